@@ -1,0 +1,111 @@
+//! The `waligate` command line.
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use std::ffi::OsString;
+use std::path::PathBuf;
+use wali_core::{AllowAll, Outcome, RunOptions};
+
+/// Exit status when waligate itself fails (bad module, bad arguments).
+pub const EXIT_HOST_ERROR: i32 = 125;
+
+#[derive(Parser)]
+#[command(
+    name = "waligate",
+    version,
+    about = "Run untrusted WebAssembly behind a syscall gate"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a WALI module. Everything after MODULE goes to the guest.
+    Run(RunArgs),
+    /// Print the WALI syscall table: how each syscall is carried out.
+    Syscalls,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    /// Environment file for the guest: one KEY=VALUE per line.
+    #[arg(long = "env-file", value_name = "FILE")]
+    env_file: Option<PathBuf>,
+    /// Set a guest environment variable (after those of --env-file).
+    #[arg(long = "env", value_name = "KEY=VALUE")]
+    env: Vec<String>,
+    /// Do not read or write the compiled-module cache.
+    #[arg(long)]
+    no_cache: bool,
+    /// The module, then the guest's arguments, passed untouched.
+    #[arg(
+        value_name = "MODULE [ARGS]",
+        required = true,
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
+    command: Vec<OsString>,
+}
+
+pub fn main() -> i32 {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("WALIGATE_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+        )
+        .with_writer(std::io::stderr)
+        .without_time()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run(args) => run(args),
+        Command::Syscalls => {
+            print!("{}", crate::syscall_doc::markdown());
+            Ok(0)
+        }
+    };
+    result.unwrap_or_else(|e| {
+        eprintln!("waligate: {e:#}");
+        EXIT_HOST_ERROR
+    })
+}
+
+/// The guest environment: the env file's non-empty lines, then `--env`.
+fn environment(args: &RunArgs) -> Result<Vec<String>> {
+    let mut env = Vec::new();
+    if let Some(path) = &args.env_file {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read env file {}", path.display()))?;
+        env.extend(text.lines().filter(|l| !l.is_empty()).map(str::to_owned));
+    }
+    for entry in &args.env {
+        wali_core::envfile::validate(entry)?;
+        env.push(entry.clone());
+    }
+    Ok(env)
+}
+
+fn run(args: RunArgs) -> Result<i32> {
+    let env = environment(&args)?;
+    let module = PathBuf::from(&args.command[0]);
+    let outcome = wali_core::run(RunOptions {
+        module,
+        argv: args.command,
+        env,
+        cache_dir: if args.no_cache {
+            None
+        } else {
+            wali_core::cache::default_dir()
+        },
+        gate: &AllowAll,
+    })?;
+    match &outcome {
+        Outcome::Exited(_) => {}
+        Outcome::Trapped(e) => eprintln!("waligate: guest trapped: {e:?}"),
+        Outcome::Killed(why) => eprintln!("waligate: guest killed: {why}"),
+    }
+    Ok(outcome.status())
+}

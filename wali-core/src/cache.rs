@@ -1,0 +1,107 @@
+//! Compiled-module cache: the second start of a module skips compilation.
+//!
+//! Entries are keyed by a SHA-256 of the cache format, the engine's
+//! compatibility hash (wasmtime version and settings) and the original
+//! module bytes. Deserializing runs native code from the file, so the cache
+//! directory must be private: it is created 0700 and refused if another
+//! user owns it or others can write to it.
+
+use anyhow::{Context, Result, bail};
+use sha2::{Digest, Sha256};
+use std::hash::{Hash, Hasher};
+use std::os::unix::fs::{DirBuilderExt, MetadataExt};
+use std::path::{Path, PathBuf};
+use wasmtime::{Engine, Module};
+
+/// Bump when the rewrite or the cache layout changes.
+const FORMAT: &[u8] = b"waligate-module-cache-1";
+
+/// The default cache directory: `$WALIGATE_CACHE_DIR`, else
+/// `$XDG_CACHE_HOME/waligate`, else `$HOME/.cache/waligate`.
+pub fn default_dir() -> Option<PathBuf> {
+    let env = |k| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    env("WALIGATE_CACHE_DIR")
+        .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("waligate")))
+        .or_else(|| env("HOME").map(|d| d.join(".cache/waligate")))
+}
+
+/// Feeds `Hash` output into SHA-256.
+struct ShaHasher(Sha256);
+
+impl Hasher for ShaHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        self.0.update(bytes);
+    }
+    fn finish(&self) -> u64 {
+        0
+    }
+}
+
+fn key(engine: &Engine, wasm: &[u8]) -> String {
+    let mut h = ShaHasher(Sha256::new());
+    h.0.update(FORMAT);
+    engine.precompile_compatibility_hash().hash(&mut h);
+    h.0.update(wasm);
+    h.0.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn ensure_private_dir(dir: &Path) -> Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create cache directory {}", dir.display()))?;
+    let meta = std::fs::metadata(dir)?;
+    // SAFETY: geteuid has no preconditions.
+    let uid = unsafe { libc::geteuid() };
+    if meta.uid() != uid || meta.mode() & 0o022 != 0 {
+        bail!(
+            "cache directory {} is not private (owner and mode must be yours, 0700)",
+            dir.display()
+        );
+    }
+    Ok(())
+}
+
+/// Loads the compiled form of `wasm` from `dir`, or compiles it with
+/// `compile` and stores the result. Cache failures fall back to compiling.
+pub fn load_or_compile(
+    engine: &Engine,
+    wasm: &[u8],
+    dir: Option<&Path>,
+    compile: impl FnOnce() -> Result<Module>,
+) -> Result<Module> {
+    let Some(dir) = dir else { return compile() };
+    if let Err(e) = ensure_private_dir(dir) {
+        tracing::warn!("module cache disabled: {e:#}");
+        return compile();
+    }
+    let path = dir.join(format!("{}.cwasm", key(engine, wasm)));
+    if path.exists() {
+        // SAFETY: the file was written by `Module::serialize` for this
+        // engine configuration, in a directory only this user can write.
+        match unsafe { Module::deserialize_file(engine, &path) } {
+            Ok(module) => {
+                tracing::debug!("loaded compiled module from cache {}", path.display());
+                return Ok(module);
+            }
+            Err(e) => tracing::warn!("ignoring unusable cache entry {}: {e:#}", path.display()),
+        }
+    }
+    let module = compile()?;
+    let store = || -> Result<()> {
+        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+        std::io::Write::write_all(&mut tmp, &module.serialize()?)?;
+        tmp.persist(&path)?;
+        Ok(())
+    };
+    match store() {
+        Ok(()) => tracing::debug!("stored compiled module in cache {}", path.display()),
+        Err(e) => tracing::warn!("could not store compiled module in cache: {e:#}"),
+    }
+    Ok(module)
+}

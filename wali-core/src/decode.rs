@@ -1,0 +1,144 @@
+//! Decoding a guest syscall: scalars are widened, pointers are bounds-checked
+//! and translated, and what a decision may depend on (paths, socket
+//! addresses, small input structs) is copied out of guest memory exactly
+//! once. The kernel receives that copy, so another guest thread cannot
+//! change an argument between the check and the use.
+
+use crate::errno::{Errno, SysResult};
+use crate::memory::MemView;
+use crate::table::{Arg, Syscall};
+use std::ffi::CStr;
+
+/// Longest path the kernel accepts, without its NUL.
+pub const PATH_MAX: usize = 4095;
+/// Largest socket address the kernel accepts.
+const SOCKADDR_MAX: u64 = 128;
+/// Largest input copied by [`Arg::CopyIn`].
+const COPY_MAX: u64 = 65536;
+
+/// A decoded call, ready for the gate and the kernel.
+pub struct Call<'a> {
+    pub sys: &'static Syscall,
+    /// Arguments as the guest passed them (i32 sign-extended).
+    pub raw: [i64; 6],
+    /// Arguments as the kernel gets them: host pointers for pointers.
+    pub args: [u64; 6],
+    pub mem: MemView,
+    scratch: &'a [u8],
+    /// (offset, len) in `scratch` of each copied argument; len 0 = none.
+    copied: [(u32, u32); 6],
+}
+
+impl<'a> Call<'a> {
+    /// The bytes copied in for argument `i`, if it was copied.
+    pub fn copied(&self, i: usize) -> Option<&[u8]> {
+        let (off, len) = self.copied[i];
+        (len > 0).then(|| &self.scratch[off as usize..(off + len) as usize])
+    }
+
+    /// The path argument `i` as copied in.
+    pub fn path(&self, i: usize) -> Option<&CStr> {
+        self.copied(i)
+            .and_then(|b| CStr::from_bytes_with_nul(b).ok())
+    }
+
+    /// Guest address argument `i`.
+    pub fn addr(&self, i: usize) -> u32 {
+        self.raw[i] as u32
+    }
+}
+
+/// Decodes `raw` for `sys`, copying into `scratch` (cleared first).
+pub fn decode<'a>(
+    sys: &'static Syscall,
+    raw: [i64; 6],
+    mem: MemView,
+    scratch: &'a mut Vec<u8>,
+) -> SysResult<Call<'a>> {
+    scratch.clear();
+    let mut args = [0u64; 6];
+    let mut copied = [(0u32, 0u32); 6];
+    let uint = |i: usize| raw[i] as u32 as u64;
+    for (i, kind) in sys.args.iter().enumerate() {
+        let addr = raw[i] as u32;
+        args[i] = match *kind {
+            Arg::Int | Arg::Fd => raw[i] as u64,
+            Arg::UInt => uint(i),
+            Arg::Addr | Arg::Raw => uint(i),
+            Arg::Path => {
+                if addr != 0 {
+                    let off = scratch.len();
+                    mem.read_cstr(addr, PATH_MAX, scratch)?;
+                    copied[i] = (off as u32, (scratch.len() - off) as u32);
+                }
+                0
+            }
+            Arg::In(n) => copy_in(&mem, addr, n as u64, scratch, &mut copied[i])?,
+            Arg::CopyIn(len) => {
+                let n = uint(len as usize);
+                if n > COPY_MAX {
+                    return Err(Errno::E2BIG);
+                }
+                copy_in(&mem, addr, n, scratch, &mut copied[i])?
+            }
+            Arg::AddrIn(len) => {
+                let n = raw[len as usize] as i32;
+                if !(0..=SOCKADDR_MAX as i32).contains(&n) {
+                    return Err(Errno::EINVAL);
+                }
+                copy_in(&mem, addr, n as u64, scratch, &mut copied[i])?
+            }
+            Arg::Out(n) | Arg::InOut(n) => mem.ptr(addr, n as u64)? as u64,
+            Arg::BufIn(len) | Arg::BufOut(len) => mem.ptr(addr, uint(len as usize))? as u64,
+            Arg::LenOut(lenp) => {
+                let lenp = raw[lenp as usize] as u32;
+                let cap = if lenp == 0 || addr == 0 {
+                    0
+                } else {
+                    mem.read_u32(lenp)? as u64
+                };
+                mem.ptr(addr, cap)? as u64
+            }
+            Arg::Array(count, size) => {
+                let n = raw[count as usize] as u64;
+                let bytes = n.checked_mul(size as u64).ok_or(Errno::EFAULT)?;
+                mem.ptr(addr, bytes)? as u64
+            }
+            Arg::FdSet => {
+                let nfds = (raw[0] as i32).max(0) as u64;
+                mem.ptr(addr, nfds.div_ceil(64) * 8)? as u64
+            }
+        };
+    }
+    // Copies are complete, so `scratch` no longer moves: point at it.
+    for (i, &(off, len)) in copied.iter().enumerate() {
+        if len > 0 {
+            args[i] = scratch[off as usize..].as_ptr() as u64;
+        }
+    }
+    Ok(Call {
+        sys,
+        raw,
+        args,
+        mem,
+        scratch,
+        copied,
+    })
+}
+
+fn copy_in(
+    mem: &MemView,
+    addr: u32,
+    n: u64,
+    scratch: &mut Vec<u8>,
+    slot: &mut (u32, u32),
+) -> SysResult<u64> {
+    if addr == 0 || n == 0 {
+        return Ok(mem.ptr(addr, n)? as u64);
+    }
+    let off = scratch.len();
+    scratch.resize(off + n as usize, 0);
+    mem.read_into(addr, &mut scratch[off..])?;
+    *slot = (off as u32, n as u32);
+    Ok(0)
+}

@@ -1,0 +1,156 @@
+//! Conversions of structs that hold pointers: iovec arrays, msghdr, and
+//! pselect6's sigmask pair. Wasm pointers and lengths are 32-bit.
+
+use super::{sys, tri};
+use crate::decode::Call;
+use crate::errno::{Errno, SysResult};
+use crate::guest::{Guest, Stop};
+use crate::memory::MemView;
+use wasmtime::Caller;
+
+/// Kernel limit on iovec entries.
+const UIO_MAXIOV: i64 = 1024;
+
+/// Translates the guest iovec array `{u32 base, u32 len}[count]`.
+fn iovecs(mem: &MemView, addr: u32, count: i64) -> SysResult<Vec<libc::iovec>> {
+    if !(0..=UIO_MAXIOV).contains(&count) {
+        return Err(Errno::EINVAL);
+    }
+    let mut raw = vec![0u8; count as usize * 8];
+    mem.read_into(addr, &mut raw)?;
+    raw.chunks_exact(8)
+        .map(|e| {
+            let base = u32::from_le_bytes(e[0..4].try_into().unwrap());
+            let len = u32::from_le_bytes(e[4..8].try_into().unwrap());
+            Ok(libc::iovec {
+                iov_base: mem.ptr(base, len as u64)?.cast(),
+                iov_len: len as usize,
+            })
+        })
+        .collect()
+}
+
+fn vectored(call: &Call<'_>, nr: i64) -> Result<i64, Stop> {
+    let iov = tri!(iovecs(&call.mem, call.addr(1), call.raw[2] as i32 as i64));
+    let a = &call.args;
+    Ok(sys(
+        nr,
+        [a[0], iov.as_ptr() as u64, iov.len() as u64, a[3], 0, 0],
+    ))
+}
+
+pub fn readv(_: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
+    vectored(call, libc::SYS_readv)
+}
+
+pub fn writev(_: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
+    vectored(call, libc::SYS_writev)
+}
+
+pub fn preadv(_: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
+    vectored(call, libc::SYS_preadv)
+}
+
+pub fn pwritev(_: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
+    vectored(call, libc::SYS_pwritev)
+}
+
+/// Offsets in the 36-byte Wasm `struct msghdr`.
+mod msg {
+    pub const NAME: u32 = 0;
+    pub const NAMELEN: u32 = 4;
+    pub const IOV: u32 = 8;
+    pub const IOVLEN: u32 = 12;
+    pub const CONTROL: u32 = 20;
+    pub const CONTROLLEN: u32 = 24;
+    pub const FLAGS: u32 = 32;
+    pub const SIZE: u64 = 36;
+}
+
+/// A guest msghdr converted for the kernel; owns the buffers it points to.
+struct Msg {
+    hdr: libc::msghdr,
+    _iov: Vec<libc::iovec>,
+    _name: Vec<u8>,
+}
+
+/// Converts the guest msghdr at `addr`. `copy_name` copies the address in
+/// (sendmsg); otherwise it is an output buffer in place (recvmsg).
+fn msghdr(mem: &MemView, addr: u32, copy_name: bool) -> SysResult<Msg> {
+    mem.range(addr, msg::SIZE)?;
+    let word = |o: u32| mem.read_u32(addr + o);
+    let (name, namelen) = (word(msg::NAME)?, word(msg::NAMELEN)?);
+    let iov = iovecs(mem, word(msg::IOV)?, word(msg::IOVLEN)? as i32 as i64)?;
+    let (control, controllen) = (word(msg::CONTROL)?, word(msg::CONTROLLEN)?);
+    let mut copied = Vec::new();
+    let name_ptr = if copy_name && name != 0 {
+        if namelen > 128 {
+            return Err(Errno::EINVAL);
+        }
+        copied.resize(namelen as usize, 0);
+        mem.read_into(name, &mut copied)?;
+        copied.as_mut_ptr()
+    } else {
+        mem.ptr(name, namelen as u64)?
+    };
+    // SAFETY: msghdr is plain data; zero is a valid value for every field.
+    let mut hdr: libc::msghdr = unsafe { std::mem::zeroed() };
+    hdr.msg_name = name_ptr.cast();
+    hdr.msg_namelen = namelen;
+    hdr.msg_iov = iov.as_ptr() as *mut libc::iovec;
+    hdr.msg_iovlen = iov.len();
+    hdr.msg_control = mem.ptr(control, controllen as u64)?.cast();
+    hdr.msg_controllen = controllen as usize;
+    hdr.msg_flags = word(msg::FLAGS)? as i32;
+    Ok(Msg {
+        hdr,
+        _iov: iov,
+        _name: copied,
+    })
+}
+
+pub fn sendmsg(_: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
+    let m = tri!(msghdr(&call.mem, call.addr(1), true));
+    let a = &call.args;
+    Ok(sys(
+        libc::SYS_sendmsg,
+        [a[0], &m.hdr as *const _ as u64, a[2], 0, 0, 0],
+    ))
+}
+
+pub fn recvmsg(_: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
+    let addr = call.addr(1);
+    let mut m = tri!(msghdr(&call.mem, addr, false));
+    let a = &call.args;
+    let ret = sys(
+        libc::SYS_recvmsg,
+        [a[0], &mut m.hdr as *mut _ as u64, a[2], 0, 0, 0],
+    );
+    if ret >= 0 {
+        // The kernel reports the lengths it used and the flags in the header.
+        tri!(call.mem.write_u32(addr + msg::NAMELEN, m.hdr.msg_namelen));
+        tri!(
+            call.mem
+                .write_u32(addr + msg::CONTROLLEN, m.hdr.msg_controllen as u32)
+        );
+        tri!(
+            call.mem
+                .write_u32(addr + msg::FLAGS, m.hdr.msg_flags as u32)
+        );
+    }
+    Ok(ret)
+}
+
+/// pselect6's sixth argument is `{u32 sigset ptr in an 8-byte slot, u64 size}`.
+pub fn pselect6(_: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
+    let sm = call.addr(5);
+    let mut kernel = [0u64; 2];
+    if sm != 0 {
+        let set = tri!(call.mem.read_u32(sm));
+        let size = tri!(call.mem.read_u64(sm + 8));
+        kernel = [tri!(call.mem.ptr(set, size.min(8))) as u64, size];
+    }
+    let a = &call.args;
+    let smp = if sm != 0 { kernel.as_ptr() as u64 } else { 0 };
+    Ok(sys(libc::SYS_pselect6, [a[0], a[1], a[2], a[3], a[4], smp]))
+}

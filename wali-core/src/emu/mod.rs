@@ -1,0 +1,34 @@
+//! Syscalls the host carries out itself: layout conversions (iovec, msghdr,
+//! sigaction), guest-memory management (mmap family), and calls whose
+//! pointer arguments depend on another argument (fcntl, ioctl, futex).
+
+pub mod ctl;
+pub mod iov;
+pub mod mm;
+pub mod process;
+pub mod signal;
+
+use crate::decode::Call;
+use crate::guest::{Guest, Stop};
+use wasmtime::Caller;
+
+/// An emulated syscall: gets the decoded call, returns the raw result.
+pub type Emu = fn(&mut Caller<'_, Guest>, &Call<'_>) -> Result<i64, Stop>;
+
+/// Runs a raw syscall whose pointer arguments are already host pointers.
+pub(crate) fn sys(nr: i64, a: [u64; 6]) -> i64 {
+    // SAFETY: callers pass only translated pointers (inside guest memory or
+    // host buffers that outlive the call) and scalars.
+    crate::errno::from_libc(unsafe { libc::syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]) })
+}
+
+/// Turns an argument-decoding error into the syscall's result.
+macro_rules! tri {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(errno) => return Ok(errno.ret()),
+        }
+    };
+}
+pub(crate) use tri;

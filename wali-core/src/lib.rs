@@ -1,0 +1,22 @@
+//! wali-core: the WALI host on wasmtime. A WALI module's `wali.SYS_*`
+//! imports are satisfied from one data table of syscalls ([`table`]); every
+//! call is decoded ([`decode`]), put before the [`gate`], and carried out by
+//! the kernel or by an emulation ([`emu`]).
+
+pub mod cache;
+pub mod decode;
+pub mod dispatch;
+pub mod emu;
+pub mod envfile;
+pub mod errno;
+pub mod gate;
+pub mod guest;
+pub mod linker;
+pub mod memory;
+pub mod regions;
+pub mod rewrite;
+pub mod run;
+pub mod table;
+
+pub use gate::{AllowAll, Gate, Verdict};
+pub use run::{EXIT_KILLED, EXIT_TRAP, Outcome, RunOptions, run};

@@ -1,0 +1,236 @@
+//! Satisfies a WALI module's imports. Every `wali.SYS_*` import becomes a
+//! host function of exactly the type the module declares, routed into the
+//! one dispatch path; the auxiliary imports (startup, argv, environment,
+//! threads, setjmp) are checked against their fixed types.
+
+use crate::dispatch::dispatch;
+use crate::errno::Errno;
+use crate::guest::{Guest, Stop};
+use crate::table::{self, Imp, Syscall, Why};
+use anyhow::{Result, bail};
+use std::mem::MaybeUninit;
+use wasmtime::{Caller, ExternType, FuncType, Linker, Module, ValRaw, ValType};
+
+/// Module name of the WALI imports.
+pub const WALI: &str = "wali";
+
+/// Other spellings of syscalls that real binaries import.
+const ALIASES: &[(&str, &str)] = &[("fstatat", "newfstatat"), ("fadvise64", "fadvise")];
+
+/// How a declared import type maps onto a syscall call.
+#[derive(Clone, Copy)]
+struct Shape {
+    params: usize,
+    /// Bit i set: parameter i is i64.
+    wide: u8,
+    /// `Some(true)` i64 result, `Some(false)` i32, `None` no result.
+    result: Option<bool>,
+}
+
+fn shape(ty: &FuncType) -> Option<Shape> {
+    let mut wide = 0u8;
+    let mut params = 0;
+    for (i, p) in ty.params().enumerate() {
+        match p {
+            ValType::I32 => {}
+            ValType::I64 => wide |= 1 << i,
+            _ => return None,
+        }
+        params = i + 1;
+    }
+    let result = match ty.results().collect::<Vec<_>>().as_slice() {
+        [] => None,
+        [ValType::I32] => Some(false),
+        [ValType::I64] => Some(true),
+        _ => return None,
+    };
+    (params <= 6).then_some(Shape {
+        params,
+        wide,
+        result,
+    })
+}
+
+/// The row a `SYS_<name>` import runs. A name the table does not know is
+/// answered `-ENOSYS`, as musl declares syscalls no host implements.
+fn resolve(name: &str) -> &'static Syscall {
+    let name = ALIASES
+        .iter()
+        .find(|(a, _)| *a == name)
+        .map_or(name, |(_, n)| n);
+    table::lookup(name).unwrap_or_else(|| {
+        tracing::debug!("wali.SYS_{name} is not a known syscall; it will return -ENOSYS");
+        Box::leak(Box::new(Syscall {
+            name: Box::leak(name.to_string().into_boxed_str()),
+            nr: -1,
+            args: &[],
+            imp: Imp::Nosys(Why::Unconverted),
+        }))
+    })
+}
+
+/// Defines every import of `module` in `linker`, except linear memory.
+pub fn define_imports(linker: &mut Linker<Guest>, module: &Module) -> Result<()> {
+    for import in module.imports() {
+        let (m, name) = (import.module(), import.name());
+        match import.ty() {
+            ExternType::Func(ty) if m == WALI => match name.strip_prefix("SYS_") {
+                Some(sys) => define_syscall(linker, name, resolve(sys), ty)?,
+                None => define_aux(linker, name, &ty)?,
+            },
+            ExternType::Memory(_) if m == crate::rewrite::MEMORY_MODULE => {}
+            ty => bail!(
+                "unsupported import {m}.{name} ({}): a WALI module imports only functions from \"wali\"",
+                kind(&ty)
+            ),
+        }
+    }
+    Ok(())
+}
+
+fn kind(ty: &ExternType) -> &'static str {
+    match ty {
+        ExternType::Func(_) => "function",
+        ExternType::Global(_) => "global",
+        ExternType::Table(_) => "table",
+        ExternType::Memory(_) => "memory",
+        ExternType::Tag(_) => "tag",
+    }
+}
+
+fn define_syscall(
+    linker: &mut Linker<Guest>,
+    name: &str,
+    sys: &'static Syscall,
+    ty: FuncType,
+) -> Result<()> {
+    let Some(shape) = shape(&ty) else {
+        bail!(
+            "import wali.{name} has type {ty}, which no syscall has: \
+             parameters must be at most six i32/i64 and the result one i32/i64 or none"
+        );
+    };
+    let host = move |mut caller: Caller<'_, Guest>, vals: &mut [MaybeUninit<ValRaw>]| {
+        let mut raw = [0i64; 6];
+        for (i, slot) in raw.iter_mut().enumerate().take(shape.params) {
+            // SAFETY: wasmtime initialises every parameter slot.
+            let v = unsafe { vals[i].assume_init_ref() };
+            *slot = if shape.wide & (1 << i) != 0 {
+                v.get_i64()
+            } else {
+                v.get_i32() as i64
+            };
+        }
+        let ret = dispatch(&mut caller, sys, raw)?;
+        match shape.result {
+            Some(true) => vals[0] = MaybeUninit::new(ValRaw::i64(ret)),
+            Some(false) => vals[0] = MaybeUninit::new(ValRaw::i32(ret as i32)),
+            None => {}
+        }
+        Ok(())
+    };
+    // SAFETY: the closure reads exactly the declared parameters and writes
+    // exactly the declared result, with the declared types.
+    unsafe { linker.func_new_unchecked(WALI, name, ty, host)? };
+    Ok(())
+}
+
+/// Checks that an auxiliary import has the type the ABI gives it.
+fn expect(name: &str, ty: &FuncType, params: &[ValType], results: &[ValType]) -> Result<()> {
+    let ok = ty.params().len() == params.len()
+        && ty.results().len() == results.len()
+        && ty.params().zip(params).all(|(a, b)| a.matches(b))
+        && ty.results().zip(results).all(|(a, b)| a.matches(b));
+    if !ok {
+        let want = FuncType::new(ty.engine(), params.iter().cloned(), results.iter().cloned());
+        bail!("import wali.{name} has type {ty}, but the WALI ABI defines it as {want}");
+    }
+    Ok(())
+}
+
+fn define_aux(linker: &mut Linker<Guest>, name: &str, ty: &FuncType) -> Result<()> {
+    use ValType::I32;
+    match name {
+        "__init" | "__deinit" => {
+            expect(name, ty, &[], &[I32])?;
+            linker.func_wrap(WALI, name, || 0i32)?;
+        }
+        "__proc_exit" => {
+            expect(name, ty, &[I32], &[])?;
+            linker.func_wrap(WALI, name, |status: i32| -> wasmtime::Result<()> {
+                Err(Stop::Exit(status & 0xff).into())
+            })?;
+        }
+        "__cl_get_argc" => {
+            expect(name, ty, &[], &[I32])?;
+            linker.func_wrap(WALI, name, |c: Caller<'_, Guest>| {
+                c.data().argv.len() as i32
+            })?;
+        }
+        "__cl_get_argv_len" => {
+            expect(name, ty, &[I32], &[I32])?;
+            linker.func_wrap(WALI, name, |c: Caller<'_, Guest>, i: u32| {
+                c.data()
+                    .argv
+                    .get(i as usize)
+                    .map_or(0, |a| a.as_bytes().len() as i32)
+            })?;
+        }
+        "__cl_copy_argv" => {
+            expect(name, ty, &[I32, I32], &[I32])?;
+            linker.func_wrap(WALI, name, |c: Caller<'_, Guest>, buf: u32, i: u32| {
+                let Some(arg) = c.data().argv.get(i as usize) else {
+                    return Errno::EINVAL.ret() as i32;
+                };
+                let mem = c.data().memory.view();
+                match mem.write(buf, arg.as_bytes_with_nul()) {
+                    Ok(()) => 0,
+                    Err(e) => e.ret() as i32,
+                }
+            })?;
+        }
+        "__get_init_envfile" => {
+            expect(name, ty, &[I32, I32], &[I32])?;
+            linker.func_wrap(WALI, name, |c: Caller<'_, Guest>, buf: u32, size: u32| {
+                let Some(path) = &c.data().envfile else {
+                    return 0;
+                };
+                let bytes = path.as_bytes_with_nul();
+                if bytes.len() > size as usize {
+                    tracing::warn!("the guest's env file path buffer ({size} bytes) is too small");
+                    return 0;
+                }
+                let mem = c.data().memory.view();
+                i32::from(mem.write(buf, bytes).is_ok())
+            })?;
+        }
+        "__wasm_thread_spawn" => {
+            expect(name, ty, &[I32, I32], &[I32])?;
+            linker.func_wrap(WALI, name, |_: i32, _: i32| Errno::EAGAIN.ret() as i32)?;
+        }
+        "setjmp" => {
+            expect(name, ty, &[I32], &[I32])?;
+            linker.func_wrap(WALI, name, |_: i32| 0i32)?;
+        }
+        "sigsetjmp" => {
+            expect(name, ty, &[I32, I32], &[I32])?;
+            linker.func_wrap(WALI, name, |_: i32, _: i32| 0i32)?;
+        }
+        "longjmp" => {
+            expect(name, ty, &[I32, I32], &[])?;
+            linker.func_wrap(WALI, name, |_: i32, _: i32| -> wasmtime::Result<()> {
+                eprintln!("waligate: the guest called longjmp, which WALI cannot resume; exiting with status 1");
+                Err(Stop::Exit(1).into())
+            })?;
+        }
+        "__restore_rt" => {
+            // Guest handlers return normally; there is no frame to restore.
+            expect(name, ty, &[], &[])?;
+            linker.func_wrap(WALI, name, || {})?;
+        }
+        _ => bail!(
+            "unknown WALI import wali.{name}: not a syscall (SYS_*) nor an auxiliary import of the ABI"
+        ),
+    }
+    Ok(())
+}
