@@ -88,6 +88,16 @@ pub fn define_imports(linker: &mut Linker<Guest>, module: &Module) -> Result<()>
     Ok(())
 }
 
+/// A function type as `(i32, i64) -> i64`.
+fn signature(params: impl Iterator<Item = ValType>, results: impl Iterator<Item = ValType>) -> String {
+    let list = |it: &mut dyn Iterator<Item = ValType>| it.map(|t| t.to_string()).collect::<Vec<_>>().join(", ");
+    let (p, mut r) = (list(&mut { params }), list(&mut { results }));
+    if r.is_empty() {
+        r = "()".into();
+    }
+    format!("({p}) -> {r}")
+}
+
 fn kind(ty: &ExternType) -> &'static str {
     match ty {
         ExternType::Func(_) => "function",
@@ -106,8 +116,9 @@ fn define_syscall(
 ) -> Result<()> {
     let Some(shape) = shape(&ty) else {
         bail!(
-            "import wali.{name} has type {ty}, which no syscall has: \
-             parameters must be at most six i32/i64 and the result one i32/i64 or none"
+            "import wali.{name} has type {}, which no syscall has: \
+             parameters must be at most six i32/i64 and the result one i32/i64 or none",
+            signature(ty.params(), ty.results())
         );
     };
     let host = move |mut caller: Caller<'_, Guest>, vals: &mut [MaybeUninit<ValRaw>]| {
@@ -142,8 +153,11 @@ fn expect(name: &str, ty: &FuncType, params: &[ValType], results: &[ValType]) ->
         && ty.params().zip(params).all(|(a, b)| a.matches(b))
         && ty.results().zip(results).all(|(a, b)| a.matches(b));
     if !ok {
-        let want = FuncType::new(ty.engine(), params.iter().cloned(), results.iter().cloned());
-        bail!("import wali.{name} has type {ty}, but the WALI ABI defines it as {want}");
+        bail!(
+            "import wali.{name} has type {}, but the WALI ABI defines it as {}",
+            signature(ty.params(), ty.results()),
+            signature(params.iter().cloned(), results.iter().cloned())
+        );
     }
     Ok(())
 }

@@ -71,10 +71,27 @@ pub fn load(
         .with_context(|| format!("{} is not a WebAssembly module", path.display()))?;
     let module = cache::load_or_compile(engine, &wasm, cache_dir, || {
         let (rewritten, _) = rewrite(&wasm)?;
-        Ok(Module::new(engine, rewritten)?)
+        with_signals_blocked(|| Ok(Module::new(engine, rewritten)?))
     })
     .with_context(|| format!("cannot load {}", path.display()))?;
     Ok(module)
+}
+
+/// Runs `f` with every signal blocked, so threads it starts (the
+/// compiler's worker pool) inherit a full mask: signals sent to the process
+/// then reach the guest's thread, never a compiler thread.
+fn with_signals_blocked<T>(f: impl FnOnce() -> T) -> T {
+    // SAFETY: sigset_t is plain data; pthread_sigmask only changes this
+    // thread's mask, restored below.
+    unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        let mut old: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old);
+        let out = f();
+        libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+        out
+    }
 }
 
 pub fn run(opts: RunOptions) -> Result<Outcome> {

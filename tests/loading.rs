@@ -1,0 +1,182 @@
+//! Module loading: import signatures come from the module, unmappable ones
+//! and malformed modules are clear errors, traps exit with a documented
+//! status, and the compiled-module cache is used on the second start.
+
+mod common;
+use common::*;
+use std::path::PathBuf;
+
+/// Writes `wat` to a file in `dir` and returns its path.
+fn module(dir: &tempfile::TempDir, name: &str, wat: &str) -> PathBuf {
+    let path = dir.path().join(name);
+    std::fs::write(&path, wat).unwrap();
+    path
+}
+
+fn run_module(path: &PathBuf) -> Run {
+    capture(waligate().arg("run").arg(path))
+}
+
+#[test]
+fn exit_with_unit_result_and_status_truncation() {
+    let dir = scratch();
+    // SYS_exit declared as (i32) -> (), as some binaries do.
+    let m = module(
+        &dir,
+        "exit.wat",
+        r#"(module
+             (import "wali" "SYS_exit" (func $exit (param i32)))
+             (memory (export "memory") 1)
+             (func (export "_start") (call $exit (i32.const 0x1234))))"#,
+    );
+    let r = run_module(&m);
+    assert_eq!((r.status, r.stdout.as_str(), r.stderr.as_str()), (0x34, "", ""));
+}
+
+#[test]
+fn i32_poll_and_fcntl_signatures_are_accepted() {
+    let dir = scratch();
+    let m = module(
+        &dir,
+        "sigs.wat",
+        r#"(module
+             (import "wali" "SYS_poll" (func $poll (param i32 i32 i32) (result i64)))
+             (import "wali" "SYS_fcntl" (func $fcntl (param i32 i32 i32) (result i64)))
+             (import "wali" "__proc_exit" (func $exit (param i32)))
+             (memory (export "memory") 1)
+             (func (export "_start")
+               ;; F_GETFD on stdout is 0; poll with no fds and no wait is 0.
+               (call $exit (i32.add
+                 (i32.wrap_i64 (call $fcntl (i32.const 1) (i32.const 1) (i32.const 0)))
+                 (i32.add (i32.const 40) (i32.wrap_i64 (call $poll (i32.const 0) (i32.const 0) (i32.const 0))))))))"#,
+    );
+    let r = run_module(&m);
+    assert_eq!((r.status, r.stderr.as_str()), (40, ""));
+}
+
+#[test]
+fn unmappable_signature_is_a_load_error() {
+    let dir = scratch();
+    let m = module(
+        &dir,
+        "bad.wat",
+        r#"(module
+             (import "wali" "SYS_read" (func (param f32) (result i64)))
+             (memory (export "memory") 1)
+             (func (export "_start")))"#,
+    );
+    let r = run_module(&m);
+    assert_eq!(r.status, 125);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "waligate: cannot link {}: import wali.SYS_read has type (f32) -> i64, which no syscall has: \
+             parameters must be at most six i32/i64 and the result one i32/i64 or none\n",
+            m.display()
+        )
+    );
+}
+
+#[test]
+fn wrong_aux_signature_and_foreign_imports_are_load_errors() {
+    let dir = scratch();
+    let aux = module(
+        &dir,
+        "aux.wat",
+        r#"(module (import "wali" "__cl_get_argc" (func (param i32) (result i32)))
+             (memory (export "memory") 1) (func (export "_start")))"#,
+    );
+    let r = run_module(&aux);
+    assert_eq!(r.status, 125);
+    assert!(
+        r.stderr.ends_with(
+            "import wali.__cl_get_argc has type (i32) -> i32, but the WALI ABI defines it as () -> i32\n"
+        ),
+        "{}",
+        r.stderr
+    );
+    let foreign = module(
+        &dir,
+        "foreign.wat",
+        r#"(module (import "env" "f" (func)) (memory (export "memory") 1) (func (export "_start")))"#,
+    );
+    let r = run_module(&foreign);
+    assert_eq!(r.status, 125);
+    assert!(
+        r.stderr.ends_with("unsupported import env.f (function): a WALI module imports only functions from \"wali\"\n"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn malformed_modules_name_the_problem() {
+    let dir = scratch();
+    let garbage = dir.path().join("garbage.wasm");
+    std::fs::write(&garbage, b"\0asm\x01\0\0\0\x01\xff").unwrap();
+    let r = run_module(&garbage);
+    assert_eq!(r.status, 125);
+    assert!(r.stderr.starts_with(&format!("waligate: cannot load {}: not a valid WebAssembly module: ", garbage.display())), "{}", r.stderr);
+
+    let no_memory = module(&dir, "nomem.wat", r#"(module (func (export "_start")))"#);
+    let r = run_module(&no_memory);
+    assert!(r.stderr.ends_with("the module defines no memory; a WALI module defines exactly one\n"), "{}", r.stderr);
+
+    let no_start = module(&dir, "nostart.wat", r#"(module (memory (export "memory") 1))"#);
+    let r = run_module(&no_start);
+    assert_eq!(r.status, 125);
+    assert_eq!(r.stderr, format!("waligate: {} has no `_start: () -> ()` export; is it a WALI program?\n", no_start.display()));
+
+    let missing = dir.path().join("missing.wasm");
+    let r = run_module(&missing);
+    assert_eq!(r.status, 125);
+    assert!(r.stderr.starts_with(&format!("waligate: cannot read module {}: ", missing.display())), "{}", r.stderr);
+}
+
+#[test]
+fn trap_exits_134_with_backtrace() {
+    let dir = scratch();
+    let m = module(
+        &dir,
+        "trap.wat",
+        r#"(module
+             (memory (export "memory") 1)
+             (func $deep_inside (unreachable))
+             (func (export "_start") (call $deep_inside)))"#,
+    );
+    let r = run_module(&m);
+    assert_eq!(r.status, 134);
+    assert!(r.stderr.starts_with("waligate: guest trapped: "), "{}", r.stderr);
+    assert!(r.stderr.contains("unreachable"), "{}", r.stderr);
+    assert!(r.stderr.contains("deep_inside"), "backtrace names the function: {}", r.stderr);
+}
+
+#[test]
+fn second_start_uses_the_cache() {
+    let dir = scratch();
+    let cache = dir.path().join("cache");
+    let m = module(
+        &dir,
+        "cached.wat",
+        r#"(module (import "wali" "__proc_exit" (func $e (param i32)))
+             (memory (export "memory") 1) (func (export "_start") (call $e (i32.const 3))))"#,
+    );
+    let start = || {
+        capture(waligate().env("WALIGATE_CACHE_DIR", &cache).env("WALIGATE_LOG", "wali_core::cache=debug").arg("run").arg(&m))
+    };
+    let first = start();
+    assert_eq!(first.status, 3);
+    assert!(first.stderr.contains("stored compiled module in cache"), "{}", first.stderr);
+    let second = start();
+    assert_eq!(second.status, 3);
+    assert!(second.stderr.contains("loaded compiled module from cache"), "{}", second.stderr);
+    assert!(!second.stderr.contains("stored compiled module"), "{}", second.stderr);
+    let entries = std::fs::read_dir(&cache).unwrap().count();
+    assert_eq!(entries, 1);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777, 0o700);
+
+    let nocache = capture(waligate().env("WALIGATE_CACHE_DIR", dir.path().join("other")).arg("run").arg("--no-cache").arg(&m));
+    assert_eq!(nocache.status, 3);
+    assert!(!dir.path().join("other").exists());
+}

@@ -1,0 +1,71 @@
+//! Process identity, time, limits and signal dispositions, compared with
+//! what the kernel tells this test process natively.
+
+mod common;
+use common::*;
+use std::ffi::CStr;
+use std::process::Stdio;
+
+fn uname_field(f: &[libc::c_char]) -> String {
+    // SAFETY: uname fields are NUL-terminated.
+    unsafe { CStr::from_ptr(f.as_ptr()) }.to_string_lossy().into_owned()
+}
+
+#[test]
+fn identity_time_limits_and_signals() {
+    let child = waligate()
+        .arg("run")
+        .arg(guest("process"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8(out.stdout).unwrap();
+
+    // SAFETY: plain libc queries into local structs.
+    let (uts, nofile, ids) = unsafe {
+        let mut uts: libc::utsname = std::mem::zeroed();
+        libc::uname(&mut uts);
+        let mut rl: libc::rlimit = std::mem::zeroed();
+        libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl);
+        (uts, rl, [libc::getuid(), libc::geteuid(), libc::getgid(), libc::getegid()])
+    };
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let realtime: u64 = stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("realtime seconds "))
+        .expect("realtime line")
+        .parse()
+        .unwrap();
+    assert!(now.abs_diff(realtime) <= 5, "guest time {realtime} vs {now}");
+
+    let expected = format!(
+        "pid {pid}\nppid {ppid}\ntid is pid = true\nids {} {} {} {}\ngetpgid = true\ngetsid = true\n\
+         uname = 0\nsysname {}\nrelease {}\nmachine {}\nsysinfo = 0 uptime positive true\n\
+         getrlimit = 0\nnofile {} {}\nprlimit64 = 0 old matches true\nnofile now 64\ngetrusage = 0\n\
+         nanosleep = 0\nclock_nanosleep = 0\nmonotonic advanced >= 4ms true\nclock_getres 0 1\n\
+         gettimeofday = 0\nrealtime seconds {realtime}\ngetrandom = 32 nonzero true\n\
+         sched_getaffinity positive true\nsched_yield = 0\numask = 22\numask back = 27\n\
+         prctl set name = 0\nprctl get name = 0\nname walitest\nprctl seccomp = -EINVAL\n\
+         sigaction SIGPIPE ignore = 0 old 0\nold is SIG_IGN true\nwrite to widowed pipe = -EPIPE\n\
+         sigaction SIGSEGV = 0\nSIGSEGV reads back 5\nsigaltstack query = 0\naltstack flags 2\n\
+         sigaltstack set = 0\naltstack reads back true\nsigaltstack too small = -ENOMEM\n\
+         sigprocmask block = 0\nblocked is SIGUSR1 only true\nkill self 0 = 0\nkill self SIGUSR1 = 0\n\
+         SIGUSR1 pending true\nwait4 no children = -ECHILD\n",
+        ids[0],
+        ids[1],
+        ids[2],
+        ids[3],
+        uname_field(&uts.sysname),
+        uname_field(&uts.release),
+        uname_field(&uts.machine),
+        nofile.rlim_cur,
+        nofile.rlim_max,
+        ppid = std::process::id(),
+    );
+    assert_eq!(stdout, expected);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
