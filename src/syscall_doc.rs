@@ -2,7 +2,7 @@
 //! from it and checked by a test).
 
 use std::fmt::Write;
-use wali_core::table::{Arg, Imp, SYSCALLS};
+use wali_core::table::{Arg, Imp, SYSCALLS, in_spec};
 
 fn arg(a: &Arg) -> String {
     match a {
@@ -33,7 +33,20 @@ pub fn markdown() -> String {
          - **kernel**: passed to the kernel with translated, bounds-checked pointers.\n\
          - **emulated**: carried out by host code (layout conversion or linear-memory emulation).\n\
          - **ENOSYS**: deliberately answered `-ENOSYS`, for the reason given.\n\n\
-         | syscall | x86_64 nr | arguments | carried out |\n|---|---|---|---|\n",
+         \"spec\" marks the 140 syscalls the WALI specification defines; the others are \
+         imported by real binaries through musl.\n\n",
+    );
+    let count = |f: &dyn Fn(&Imp) -> bool| SYSCALLS.iter().filter(|s| f(&s.imp)).count();
+    let _ = writeln!(
+        out,
+        "{} syscalls: {} to the kernel, {} emulated, {} answered ENOSYS.\n",
+        SYSCALLS.len(),
+        count(&|i| matches!(i, Imp::Kernel)),
+        count(&|i| matches!(i, Imp::Emulated(_))),
+        count(&|i| matches!(i, Imp::Nosys(_))),
+    );
+    out.push_str(
+        "| syscall | spec | x86_64 nr | arguments | carried out |\n|---|---|---|---|---|\n",
     );
     for s in SYSCALLS {
         let args = s.args.iter().map(arg).collect::<Vec<_>>().join(", ");
@@ -42,7 +55,12 @@ pub fn markdown() -> String {
             Imp::Emulated(_) => "emulated".to_string(),
             Imp::Nosys(why) => format!("ENOSYS: {}", why.describe()),
         };
-        let _ = writeln!(out, "| `{}` | {} | {} | {} |", s.name, s.nr, args, how);
+        let spec = if in_spec(s.name) { "spec" } else { "" };
+        let _ = writeln!(
+            out,
+            "| `{}` | {spec} | {} | {} | {} |",
+            s.name, s.nr, args, how
+        );
     }
     out
 }

@@ -89,8 +89,13 @@ pub fn define_imports(linker: &mut Linker<Guest>, module: &Module) -> Result<()>
 }
 
 /// A function type as `(i32, i64) -> i64`.
-fn signature(params: impl Iterator<Item = ValType>, results: impl Iterator<Item = ValType>) -> String {
-    let list = |it: &mut dyn Iterator<Item = ValType>| it.map(|t| t.to_string()).collect::<Vec<_>>().join(", ");
+fn signature(
+    params: impl Iterator<Item = ValType>,
+    results: impl Iterator<Item = ValType>,
+) -> String {
+    let list = |it: &mut dyn Iterator<Item = ValType>| {
+        it.map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
+    };
     let (p, mut r) = (list(&mut { params }), list(&mut { results }));
     if r.is_empty() {
         r = "()".into();

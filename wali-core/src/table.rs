@@ -653,6 +653,18 @@ pub static SYSCALLS: &[Syscall] = &[
     ),
 ];
 
+/// The WALI specification's syscall list (name, number, signature, status).
+pub const SPEC_TSV: &str = include_str!("../spec/syscalls.tsv");
+
+/// Whether the WALI specification gives `name` an argument list (its
+/// "implemented" set of 140).
+pub fn in_spec(name: &str) -> bool {
+    SPEC_TSV.lines().any(|l| {
+        let mut c = l.split('\t');
+        c.next() == Some(&format!("SYS_{name}")) && c.nth(3) == Some("implemented")
+    })
+}
+
 /// The row for musl syscall name `name` (without `SYS_`).
 pub fn lookup(name: &str) -> Option<&'static Syscall> {
     SYSCALLS.iter().find(|s| s.name == name)
@@ -667,16 +679,23 @@ pub fn index_of(sys: &'static Syscall) -> usize {
 mod tests {
     use super::*;
 
-    const SPEC: &str = include_str!("../spec/syscalls.tsv");
+    const SPEC: &str = SPEC_TSV;
 
     /// (name, x86_64 number, parameter count or None, implemented in spec)
     fn spec_rows() -> impl Iterator<Item = (&'static str, i64, Option<usize>, bool)> {
         SPEC.lines().skip(1).filter_map(|line| {
             let c: Vec<&str> = line.split('\t').collect();
             let name = c[0].strip_prefix("SYS_")?;
-            let params = c[2].strip_prefix('(').and_then(|s| s.split_once(")->")).map(|(p, _)| {
-                if p.is_empty() { 0 } else { p.split(',').count() }
-            });
+            let params = c[2]
+                .strip_prefix('(')
+                .and_then(|s| s.split_once(")->"))
+                .map(|(p, _)| {
+                    if p.is_empty() {
+                        0
+                    } else {
+                        p.split(',').count()
+                    }
+                });
             Some((name, c[1].parse().unwrap(), params, c[4] == "implemented"))
         })
     }
@@ -701,7 +720,10 @@ mod tests {
         for (name, _, params, implemented) in spec_rows() {
             let row = lookup(name).unwrap();
             match row.imp {
-                Nosys(_) => assert!(!implemented || deliberate.contains(&name), "{name} is implemented in the spec"),
+                Nosys(_) => assert!(
+                    !implemented || deliberate.contains(&name),
+                    "{name} is implemented in the spec"
+                ),
                 _ => {
                     if let Some(p) = params {
                         assert_eq!(row.args.len(), p, "{name} arity");
@@ -719,7 +741,11 @@ mod tests {
                     CopyIn(i) | BufIn(i) | BufOut(i) | AddrIn(i) | Array(i, _) => i,
                     _ => continue,
                 };
-                assert!(matches!(row.args[r as usize], Int | UInt), "{}: {a:?} refers to a non-scalar", row.name);
+                assert!(
+                    matches!(row.args[r as usize], Int | UInt),
+                    "{}: {a:?} refers to a non-scalar",
+                    row.name
+                );
             }
         }
     }
