@@ -36,6 +36,13 @@ struct RunArgs {
     /// Set a guest environment variable (after those of --env-file).
     #[arg(long = "env", value_name = "KEY=VALUE")]
     env: Vec<String>,
+    /// The guest's argv[0], instead of MODULE (set by a guest's execve).
+    #[arg(long, hide = true, value_name = "ARG")]
+    argv0: Option<OsString>,
+    /// Inherited fd holding environment entries, one per line (set by a
+    /// guest's execve); read after --env-file, before --env.
+    #[arg(long, hide = true, value_name = "FD")]
+    env_fd: Option<i32>,
     /// Do not read or write the compiled-module cache.
     #[arg(long)]
     no_cache: bool,
@@ -81,6 +88,14 @@ fn environment(args: &RunArgs) -> Result<Vec<String>> {
             .with_context(|| format!("cannot read env file {}", path.display()))?;
         env.extend(text.lines().filter(|l| !l.is_empty()).map(str::to_owned));
     }
+    if let Some(fd) = args.env_fd {
+        env.extend(
+            read_env_fd(fd)?
+                .lines()
+                .filter(|l| !l.is_empty())
+                .map(str::to_owned),
+        );
+    }
     for entry in &args.env {
         wali_core::envfile::validate(entry)?;
         env.push(entry.clone());
@@ -88,12 +103,30 @@ fn environment(args: &RunArgs) -> Result<Vec<String>> {
     Ok(env)
 }
 
+/// Reads and closes the environment fd an execve handed over.
+fn read_env_fd(fd: i32) -> Result<String> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: F_GETFD only queries; it fails for a descriptor that is not open.
+    if fd < 0 || unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+        anyhow::bail!("--env-fd {fd} is not an open file descriptor");
+    }
+    // SAFETY: the descriptor is open and handed to us to own.
+    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut file, &mut text).context("cannot read --env-fd")?;
+    Ok(text)
+}
+
 fn run(args: RunArgs) -> Result<i32> {
     let env = environment(&args)?;
     let module = PathBuf::from(&args.command[0]);
+    let mut argv = args.command;
+    if let Some(argv0) = args.argv0 {
+        argv[0] = argv0;
+    }
     let outcome = wali_core::run(RunOptions {
         module,
-        argv: args.command,
+        argv,
         env,
         cache_dir: if args.no_cache {
             None

@@ -2,6 +2,7 @@
 
 use crate::emu::mm::MmapState;
 use crate::emu::signal::SignalState;
+use crate::envfile::EnvFile;
 use crate::gate::Gate;
 use crate::memory::LinearMemory;
 use std::ffi::CString;
@@ -10,8 +11,8 @@ pub struct Guest {
     pub memory: LinearMemory,
     /// argv as the guest sees it; argv[0] is the module path as given.
     pub argv: Vec<CString>,
-    /// Path of the environment file handed to the guest's libc, if any.
-    pub envfile: Option<CString>,
+    /// The environment file handed to the guest's libc, if any.
+    pub envfile: Option<EnvFile>,
     pub mm: MmapState,
     pub signals: SignalState,
     pub gate: &'static dyn Gate,
@@ -23,7 +24,7 @@ impl Guest {
     pub fn new(
         memory: LinearMemory,
         argv: Vec<CString>,
-        envfile: Option<CString>,
+        envfile: Option<EnvFile>,
         gate: &'static dyn Gate,
     ) -> Self {
         Guest {

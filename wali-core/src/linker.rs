@@ -211,10 +211,10 @@ fn define_aux(linker: &mut Linker<Guest>, name: &str, ty: &FuncType) -> Result<(
         "__get_init_envfile" => {
             expect(name, ty, &[I32, I32], &[I32])?;
             linker.func_wrap(WALI, name, |c: Caller<'_, Guest>, buf: u32, size: u32| {
-                let Some(path) = &c.data().envfile else {
+                let Some(file) = &c.data().envfile else {
                     return 0;
                 };
-                let bytes = path.as_bytes_with_nul();
+                let bytes = file.path.as_bytes_with_nul();
                 if bytes.len() > size as usize {
                     tracing::warn!("the guest's env file path buffer ({size} bytes) is too small");
                     return 0;

@@ -124,12 +124,7 @@ pub fn run(opts: RunOptions) -> Result<Outcome> {
         .iter()
         .map(|a| CString::new(a.as_bytes()).context("argument contains a NUL byte"))
         .collect::<Result<Vec<_>>>()?;
-    let guest = Guest::new(
-        LinearMemory(memory.clone()),
-        argv,
-        envfile.as_ref().map(|e| e.path.clone()),
-        opts.gate,
-    );
+    let guest = Guest::new(LinearMemory(memory.clone()), argv, envfile, opts.gate);
     let mut store = Store::new(&engine, guest);
     let mut linker = Linker::new(&engine);
     define_imports(&mut linker, &module)

@@ -1,0 +1,48 @@
+//! execve from a guest: a `.wasm` target runs in a fresh waligate with the
+//! new argv and environment; a native target runs natively.
+
+mod common;
+use common::*;
+
+const ERRORS: &str = "execve missing = -ENOENT\nexecve NULL path = -EFAULT\n\
+                      execve bad argv entry = -EFAULT\nexecve argv past end = -EFAULT\n";
+
+#[test]
+fn execve_of_a_wasm_module_gets_new_argv_and_environment() {
+    let hello = guest("hello");
+    let r = run(
+        "exec",
+        &[hello.to_str().unwrap(), "renamed", "x", "y z", "--flag"],
+    );
+    let expected = format!(
+        "{ERRORS}hello from a WALI guest\nargv[0] = renamed\nargv[1] = x\nargv[2] = y z\nargv[3] = --flag\n\
+         env A=1\nenv B=two words\n"
+    );
+    assert_eq!(r.stdout, expected);
+    assert_eq!((r.status, r.stderr.as_str()), (0, ""));
+}
+
+#[test]
+fn execve_of_a_native_program_passes_argv_envp_and_status() {
+    let r = run(
+        "exec",
+        &["/bin/sh", "sh", "-c", "echo native \"$A\" \"$B\"; exit 3"],
+    );
+    assert_eq!(r.stdout, format!("{ERRORS}native 1 two words\n"));
+    assert_eq!(r.status, 3);
+}
+
+#[test]
+fn execve_leaves_no_environment_file_behind() {
+    let dir = scratch();
+    let hello = guest("hello");
+    let r = capture(
+        waligate()
+            .env("TMPDIR", dir.path())
+            .args(["run", "--env", "X=1"])
+            .arg(guest("exec"))
+            .args([hello.to_str().unwrap(), "h"]),
+    );
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
