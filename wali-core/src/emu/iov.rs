@@ -31,8 +31,16 @@ fn iovecs(mem: &MemView, addr: u32, count: i64) -> SysResult<Vec<libc::iovec>> {
 }
 
 fn vectored(call: &Call<'_>, nr: i64) -> Result<i64, Stop> {
-    let iov = tri!(iovecs(&call.mem, call.addr(1), call.raw[2] as i32 as i64));
     let a = &call.args;
+    let iov = match iovecs(&call.mem, call.addr(1), call.raw[2] as i32 as i64) {
+        Ok(iov) => iov,
+        Err(e) => {
+            // The kernel checks the descriptor, its mode and the offset
+            // before the vector; an empty vector lets it report those first.
+            let ret = sys(nr, [a[0], 0, 0, a[3], 0, 0]);
+            return Ok(if ret < 0 { ret } else { e.ret() });
+        }
+    };
     Ok(sys(
         nr,
         [a[0], iov.as_ptr() as u64, iov.len() as u64, a[3], 0, 0],
