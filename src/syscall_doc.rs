@@ -18,6 +18,8 @@ fn arg(a: &Arg) -> String {
         Arg::BufOut(i) => format!("buf out [arg{i}]"),
         Arg::AddrIn(i) => format!("sockaddr [arg{i}] (copied)"),
         Arg::LenOut(i) => format!("out [*arg{i}]"),
+        Arg::AddrOut(i) => format!("sockaddr out [*arg{i}]"),
+        Arg::Len => "socklen_t* (copied in and out)".into(),
         Arg::Array(i, n) => format!("array [arg{i}] x {n}B"),
         Arg::FdSet => "fd_set".into(),
         Arg::Addr => "guest addr".into(),

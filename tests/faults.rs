@@ -56,7 +56,7 @@ fn bad_pointers_lengths_fds_and_flags() {
         "clock_gettime bogus clock = -EINVAL",
         "unknown syscall = -ENOSYS",
         "fork = -ENOSYS",
-        "execve = -ENOSYS",
+        "execve a directory = -EACCES",
         "thread spawn = -11",
         "host alive = true",
     ];

@@ -42,6 +42,16 @@ impl<'a> Call<'a> {
             .and_then(|b| CStr::from_bytes_with_nul(b).ok())
     }
 
+    /// Copies the kernel's updates of `Len` arguments back to the guest.
+    pub fn copy_back(&self) {
+        for (i, kind) in self.sys.args.iter().enumerate() {
+            if let (Arg::Len, Some(bytes)) = (kind, self.copied(i)) {
+                // The address was checked when it was copied in.
+                let _ = self.mem.write(self.addr(i), bytes);
+            }
+        }
+    }
+
     /// Guest address argument `i`.
     pub fn addr(&self, i: usize) -> u32 {
         self.raw[i] as u32
@@ -90,18 +100,14 @@ pub fn decode<'a>(
             }
             Arg::Out(n) | Arg::InOut(n) => mem.ptr(addr, n as u64)? as u64,
             Arg::BufIn(len) | Arg::BufOut(len) => mem.ptr(addr, uint(len as usize))? as u64,
-            Arg::LenOut(lenp) => {
-                let lenp = raw[lenp as usize] as u32;
-                let cap = if lenp == 0 || addr == 0 {
-                    0
-                } else {
-                    mem.read_u32(lenp)? as u64
-                };
-                mem.ptr(addr, cap)? as u64
-            }
+            // Sized from the copied length once every argument is read.
+            Arg::LenOut(_) | Arg::AddrOut(_) => 0,
+            Arg::Len => copy_in(&mem, addr, 4, scratch, &mut copied[i])?,
             Arg::Array(count, size) => {
-                let n = raw[count as usize] as u64;
-                let bytes = n.checked_mul(size as u64).ok_or(Errno::EFAULT)?;
+                // A negative count, or one no 32-bit memory could hold, is
+                // the kernel's EINVAL (its limits on nfds and maxevents).
+                let n = u64::try_from(raw[count as usize]).map_err(|_| Errno::EINVAL)?;
+                let bytes = n.checked_mul(size as u64).filter(|&b| b <= 1 << 32).ok_or(Errno::EINVAL)?;
                 mem.ptr(addr, bytes)? as u64
             }
             Arg::FdSet => {
@@ -109,6 +115,26 @@ pub fn decode<'a>(
                 mem.ptr(addr, nfds.div_ceil(64) * 8)? as u64
             }
         };
+    }
+    for (i, kind) in sys.args.iter().enumerate() {
+        let (len_arg, cap) = match *kind {
+            Arg::LenOut(l) => (l as usize, u64::MAX),
+            Arg::AddrOut(l) => (l as usize, SOCKADDR_MAX),
+            _ => continue,
+        };
+        let addr = raw[i] as u32;
+        let len = match copied[len_arg] {
+            (off, 4) if addr != 0 => {
+                let off = off as usize;
+                i32::from_le_bytes(scratch[off..off + 4].try_into().unwrap())
+            }
+            _ => 0,
+        };
+        // The kernel's length is an int: a negative one is EINVAL there.
+        if len < 0 {
+            return Err(Errno::EINVAL);
+        }
+        args[i] = mem.ptr(addr, (len as u64).min(cap))? as u64;
     }
     // Copies are complete, so `scratch` no longer moves: point at it.
     for (i, &(off, len)) in copied.iter().enumerate() {

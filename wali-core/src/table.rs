@@ -35,6 +35,12 @@ pub enum Arg {
     AddrIn(u8),
     /// Output buffer whose capacity is the `u32` that argument `i` points to.
     LenOut(u8),
+    /// Like `LenOut` for a socket address: the kernel writes at most 128 bytes.
+    AddrOut(u8),
+    /// `socklen_t *`: copied in, updated by the kernel in the copy, and
+    /// copied back after a successful call (so no other thread can change
+    /// the length between the bounds check and the kernel's use).
+    Len,
     /// Array of `count = argument i` elements of `size` bytes, in place.
     Array(u8, u32),
     /// `fd_set` covering argument 0's number of descriptors, in place.
@@ -192,7 +198,7 @@ pub static SYSCALLS: &[Syscall] = &[
     k("sendfile", SYS_sendfile, &[Fd, Fd, InOut(8), UInt]),
     k("socket", SYS_socket, &[Int, Int, Int]),
     k("connect", SYS_connect, &[Fd, AddrIn(2), UInt]),
-    k("accept", SYS_accept, &[Fd, LenOut(2), InOut(4)]),
+    k("accept", SYS_accept, &[Fd, AddrOut(2), Len]),
     k(
         "sendto",
         SYS_sendto,
@@ -201,15 +207,15 @@ pub static SYSCALLS: &[Syscall] = &[
     k(
         "recvfrom",
         SYS_recvfrom,
-        &[Fd, BufOut(2), UInt, Int, LenOut(5), InOut(4)],
+        &[Fd, BufOut(2), UInt, Int, AddrOut(5), Len],
     ),
     e("sendmsg", SYS_sendmsg, &[Fd, Raw, Int], emu::iov::sendmsg),
     e("recvmsg", SYS_recvmsg, &[Fd, Raw, Int], emu::iov::recvmsg),
     k("shutdown", SYS_shutdown, &[Fd, Int]),
     k("bind", SYS_bind, &[Fd, AddrIn(2), UInt]),
     k("listen", SYS_listen, &[Fd, Int]),
-    k("getsockname", SYS_getsockname, &[Fd, LenOut(2), InOut(4)]),
-    k("getpeername", SYS_getpeername, &[Fd, LenOut(2), InOut(4)]),
+    k("getsockname", SYS_getsockname, &[Fd, AddrOut(2), Len]),
+    k("getpeername", SYS_getpeername, &[Fd, AddrOut(2), Len]),
     k("socketpair", SYS_socketpair, &[Int, Int, Int, Out(8)]),
     k(
         "setsockopt",
@@ -219,7 +225,7 @@ pub static SYSCALLS: &[Syscall] = &[
     k(
         "getsockopt",
         SYS_getsockopt,
-        &[Fd, Int, Int, LenOut(4), InOut(4)],
+        &[Fd, Int, Int, LenOut(4), Len],
     ),
     no("clone", SYS_clone, Process),
     no("fork", SYS_fork, Process),
@@ -549,7 +555,7 @@ pub static SYSCALLS: &[Syscall] = &[
         &[Fd, Int, In(32), Out(32)],
     ),
     k("timerfd_gettime", SYS_timerfd_gettime, &[Fd, Out(32)]),
-    k("accept4", SYS_accept4, &[Fd, LenOut(2), InOut(4), Int]),
+    k("accept4", SYS_accept4, &[Fd, AddrOut(2), Len, Int]),
     k("signalfd4", SYS_signalfd4, &[Fd, BufIn(2), UInt, Int]),
     k("eventfd2", SYS_eventfd2, &[UInt, Int]),
     k("epoll_create1", SYS_epoll_create1, &[Int]),

@@ -8,13 +8,16 @@ use crate::guest::{Guest, Stop};
 use crate::memory::MemView;
 use wasmtime::Caller;
 
+/// Largest socket address (`sizeof(struct sockaddr_storage)`).
+const SOCKADDR_MAX: u32 = 128;
 /// Kernel limit on iovec entries.
 const UIO_MAXIOV: i64 = 1024;
 
-/// Translates the guest iovec array `{u32 base, u32 len}[count]`.
-fn iovecs(mem: &MemView, addr: u32, count: i64) -> SysResult<Vec<libc::iovec>> {
+/// Translates the guest iovec array `{u32 base, u32 len}[count]`; a count
+/// out of range is `bad_count` (EINVAL for readv, EMSGSIZE for msghdr).
+fn iovecs(mem: &MemView, addr: u32, count: i64, bad_count: Errno) -> SysResult<Vec<libc::iovec>> {
     if !(0..=UIO_MAXIOV).contains(&count) {
-        return Err(Errno::EINVAL);
+        return Err(bad_count);
     }
     let mut raw = vec![0u8; count as usize * 8];
     mem.read_into(addr, &mut raw)?;
@@ -32,7 +35,7 @@ fn iovecs(mem: &MemView, addr: u32, count: i64) -> SysResult<Vec<libc::iovec>> {
 
 fn vectored(call: &Call<'_>, nr: i64) -> Result<i64, Stop> {
     let a = &call.args;
-    let iov = match iovecs(&call.mem, call.addr(1), call.raw[2] as i32 as i64) {
+    let iov = match iovecs(&call.mem, call.addr(1), call.raw[2] as i32 as i64, Errno::EINVAL) {
         Ok(iov) => iov,
         Err(e) => {
             // The kernel checks the descriptor, its mode and the offset
@@ -87,14 +90,12 @@ struct Msg {
 fn msghdr(mem: &MemView, addr: u32, copy_name: bool) -> SysResult<Msg> {
     mem.range(addr, msg::SIZE)?;
     let word = |o: u32| mem.read_u32(addr + o);
-    let (name, namelen) = (word(msg::NAME)?, word(msg::NAMELEN)?);
-    let iov = iovecs(mem, word(msg::IOV)?, word(msg::IOVLEN)? as i32 as i64)?;
+    // The kernel caps the name length at the largest socket address.
+    let (name, namelen) = (word(msg::NAME)?, word(msg::NAMELEN)?.min(SOCKADDR_MAX));
+    let iov = iovecs(mem, word(msg::IOV)?, word(msg::IOVLEN)? as i32 as i64, Errno(libc::EMSGSIZE))?;
     let (control, controllen) = (word(msg::CONTROL)?, word(msg::CONTROLLEN)?);
     let mut copied = Vec::new();
     let name_ptr = if copy_name && name != 0 {
-        if namelen > 128 {
-            return Err(Errno::EINVAL);
-        }
         copied.resize(namelen as usize, 0);
         mem.read_into(name, &mut copied)?;
         copied.as_mut_ptr()

@@ -153,8 +153,8 @@ fn main() -> i32 {
     println!("unknown syscall = {}", show(unsafe { SYS_no_such_call(1) }));
     println!("fork = {}", show(unsafe { SYS_fork() }));
     println!(
-        "execve = {}",
-        show(unsafe { SYS_execve(ptr(cstr("/bin/true").as_ptr()), 0, 0) })
+        "execve a directory = {}",
+        show(unsafe { SYS_execve(ptr(cstr("/").as_ptr()), 0, 0) })
     );
     println!("thread spawn = {}", unsafe {
         wali_guest::sys::__wasm_thread_spawn(1, 0)
