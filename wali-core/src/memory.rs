@@ -39,7 +39,8 @@ pub struct MemView {
 }
 
 impl MemView {
-    pub fn len(&self) -> u64 {
+    /// Current size in bytes.
+    pub fn size(&self) -> u64 {
         self.len
     }
 

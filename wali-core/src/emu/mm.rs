@@ -31,7 +31,7 @@ fn round_up(len: u64) -> u64 {
 }
 
 fn aligned(addr: u64) -> bool {
-    addr % PAGE == 0
+    addr.is_multiple_of(PAGE)
 }
 
 /// Guest length argument `i`, rounded to pages.
@@ -80,7 +80,7 @@ fn allocate(caller: &mut Caller<'_, Guest>, len: u64) -> SysResult<u64> {
         caller.data_mut().mm.free.remove(start, start + len);
         return Ok(start);
     }
-    let end = caller.data().memory.view().len();
+    let end = caller.data().memory.view().size();
     let tail = caller.data().mm.free.ending_at(end).map_or(end, |(s, _)| s);
     let pages = (tail + len - end).div_ceil(WASM_PAGE);
     let old = caller.data().memory.grow(pages).ok_or(Errno::ENOMEM)?;
@@ -113,13 +113,21 @@ pub fn mmap(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop
     );
     let (prot, len) = (call.raw[2] as i32, length(call, 1));
     let kind = flags & 0x0f;
-    if call.raw[1] as u32 == 0 || !aligned(off as u64) || !(1..=3).contains(&kind) {
+    let anonymous = flags & libc::MAP_ANONYMOUS != 0;
+    if !aligned(off as u64) {
+        return Ok(Errno::EINVAL.ret());
+    }
+    // The kernel looks the descriptor up before judging length and type.
+    // SAFETY: F_GETFD only inspects the descriptor table.
+    if !anonymous && unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
+        return Ok(Errno::last().ret());
+    }
+    if call.raw[1] as u32 == 0 || !(1..=3).contains(&kind) {
         return Ok(Errno::EINVAL.ret());
     }
     if len > ADDRESS_SPACE {
         return Ok(Errno::ENOMEM.ret());
     }
-    let anonymous = flags & libc::MAP_ANONYMOUS != 0;
     // Check the descriptor before placing anything, so a bad fd costs nothing.
     let file_len = if anonymous {
         0
@@ -131,7 +139,7 @@ pub fn mmap(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop
         if !aligned(addr) {
             return Ok(Errno::EINVAL.ret());
         }
-        if addr + len > call.mem.len() {
+        if addr + len > call.mem.size() {
             return Ok(Errno::ENOMEM.ret());
         }
         let mm = &mut caller.data_mut().mm;
@@ -211,7 +219,7 @@ pub fn munmap(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, St
     if !aligned(addr) || len == 0 || addr + len > ADDRESS_SPACE {
         return Ok(Errno::EINVAL.ret());
     }
-    let end = (addr + len).min(call.mem.len());
+    let end = (addr + len).min(call.mem.size());
     if addr < end {
         tri!(zero(&call.mem, addr, end - addr));
         release(&mut caller.data_mut().mm, addr, end);
@@ -235,7 +243,7 @@ pub fn mremap(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, St
         return Ok(Errno::EINVAL.ret());
     }
     let mem = call.mem;
-    if old + old_len > mem.len() {
+    if old + old_len > mem.size() {
         return Ok(Errno::EFAULT.ret());
     }
     if !fixed && new_len <= old_len {
@@ -259,7 +267,7 @@ pub fn mremap(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, St
         if !aligned(new_addr) || (new_addr < old + old_len && old < new_addr + new_len) {
             return Ok(Errno::EINVAL.ret());
         }
-        if new_addr + new_len > mem.len() {
+        if new_addr + new_len > mem.size() {
             return Ok(Errno::ENOMEM.ret());
         }
         caller
@@ -273,13 +281,17 @@ pub fn mremap(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, St
     };
     let mem = caller.data().memory.view();
     // The kernel moves the pages (anonymous or file-backed) to the target.
+    // Only the old size moves: any growth stays the target's zeroed memory,
+    // as in-place growth does, since file pages past the end of the file
+    // would raise SIGBUS on a host copy.
+    let moved = old_len.min(new_len);
     let flags = (libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED) as u64;
     let r = sys(
         libc::SYS_mremap,
         [
             mem.host_addr(old) as u64,
-            old_len,
-            new_len,
+            moved,
+            moved,
             flags,
             mem.host_addr(target) as u64,
             0,
@@ -294,28 +306,41 @@ pub fn mremap(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, St
     Ok(target as i64)
 }
 
-/// Checks that `[addr, addr + len)` is page-aligned and inside memory.
+/// Checks that `[addr, addr + len)` is page-aligned and, unless empty,
+/// inside memory.
 fn in_memory(call: &Call<'_>) -> Result<(u64, u64), Errno> {
     let (addr, len) = (call.addr(0) as u64, length(call, 1));
     if !aligned(addr) {
         return Err(Errno::EINVAL);
     }
-    if addr + len > call.mem.len() {
+    if len != 0 && addr + len > call.mem.size() {
         return Err(Errno::ENOMEM);
     }
     Ok((addr, len))
 }
 
 pub fn mprotect(_: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
-    let known = libc::PROT_READ
-        | libc::PROT_WRITE
-        | libc::PROT_EXEC
-        | libc::PROT_GROWSDOWN
-        | libc::PROT_GROWSUP;
-    if call.raw[2] as i32 & !known != 0 {
+    // Checked in the kernel's order: both grow bits, alignment, an empty
+    // range (success whatever the bits), the protection bits, the range.
+    const PROT_SEM: i32 = 0x8;
+    let known = libc::PROT_READ | libc::PROT_WRITE | libc::PROT_EXEC | PROT_SEM;
+    let prot = call.raw[2] as i32;
+    let grows = prot & (libc::PROT_GROWSDOWN | libc::PROT_GROWSUP);
+    let (addr, len) = (call.addr(0) as u64, length(call, 1));
+    if grows == libc::PROT_GROWSDOWN | libc::PROT_GROWSUP || !aligned(addr) {
+        return Ok(Errno::EINVAL.ret());
+    }
+    if len == 0 {
+        return Ok(0);
+    }
+    if prot & !known & !grows != 0 {
         return Ok(Errno::EINVAL.ret());
     }
     tri!(in_memory(call));
+    // No mapping in linear memory grows, so a grow bit is EINVAL there.
+    if grows != 0 {
+        return Ok(Errno::EINVAL.ret());
+    }
     Ok(0)
 }
 
@@ -326,6 +351,9 @@ pub fn msync(_: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
         return Ok(Errno::EINVAL.ret());
     }
     let (addr, len) = tri!(in_memory(call));
+    if len == 0 {
+        return Ok(0);
+    }
     Ok(sys(
         libc::SYS_msync,
         [call.mem.host_addr(addr) as u64, len, flags as u64, 0, 0, 0],
