@@ -1,0 +1,17 @@
+//! waligate's syscall policy, independent of the engine: the policy file
+//! model, validation with precise errors, compilation to a decision table,
+//! path and network grants, and built-in profiles.
+
+pub mod access;
+pub mod constants;
+pub mod engine;
+pub mod load;
+pub mod model;
+pub mod net;
+pub mod paths;
+pub mod profiles;
+pub mod spans;
+pub mod syscalls;
+
+pub use engine::{By, Decision, Effect, Policy, Request};
+pub use load::{Context, Loaded, Problem, load, load_str};
