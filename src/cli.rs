@@ -3,8 +3,10 @@
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use std::ffi::OsString;
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
-use wali_core::{AllowAll, Outcome, RunOptions};
+use wali_core::envfile::EnvFile;
+use wali_core::{Outcome, RunOptions};
 
 /// Exit status when waligate itself fails (bad module, bad arguments).
 pub const EXIT_HOST_ERROR: i32 = 125;
@@ -26,6 +28,24 @@ enum Command {
     Run(RunArgs),
     /// Print the WALI syscall table: how each syscall is carried out.
     Syscalls,
+    /// Check and show policies.
+    #[command(subcommand)]
+    Policy(PolicyCommand),
+}
+
+#[derive(Subcommand)]
+enum PolicyCommand {
+    /// Validate a policy file: errors and warnings with their JSON path,
+    /// line and column. Exit status 0 when valid, 1 when not.
+    Check {
+        /// A policy file or built-in profile name.
+        policy: String,
+    },
+    /// Print a profile or policy file with its `extends` merged in.
+    Show {
+        /// A built-in profile name (default, strict, unrestricted) or a file.
+        policy: String,
+    },
 }
 
 #[derive(Args)]
@@ -43,6 +63,13 @@ struct RunArgs {
     /// guest's execve); read after --env-file, before --env.
     #[arg(long, hide = true, value_name = "FD")]
     env_fd: Option<i32>,
+    /// Policy file or built-in profile (default, strict, unrestricted).
+    #[arg(long, value_name = "FILE|PROFILE", default_value = "default")]
+    policy: String,
+    /// Grant the guest read-write access to a host directory (repeatable).
+    /// WALI guests see host paths, so GUEST, if given, must equal HOST.
+    #[arg(long = "dir", value_name = "HOST[::GUEST]")]
+    dirs: Vec<String>,
     /// Do not read or write the compiled-module cache.
     #[arg(long)]
     no_cache: bool,
@@ -73,6 +100,7 @@ pub fn main() -> i32 {
             print!("{}", crate::syscall_doc::markdown());
             Ok(0)
         }
+        Command::Policy(cmd) => policy_command(cmd),
     };
     result.unwrap_or_else(|e| {
         eprintln!("waligate: {e:#}");
@@ -117,8 +145,90 @@ fn read_env_fd(fd: i32) -> Result<String> {
     Ok(text)
 }
 
+/// The host directories of `--dir HOST[::GUEST]` grants.
+fn dir_grants(dirs: &[String]) -> Result<Vec<PathBuf>> {
+    dirs.iter()
+        .map(|d| {
+            let (host, guest) = d.split_once("::").unwrap_or((d, d));
+            if host != guest {
+                anyhow::bail!("--dir {d}: a WALI guest sees host paths, so GUEST must equal HOST");
+            }
+            std::fs::canonicalize(host).with_context(|| format!("--dir {host}"))
+        })
+        .collect()
+}
+
+fn context(extra: Vec<(PathBuf, u8)>) -> Result<policy::Context> {
+    Ok(policy::Context {
+        cwd: std::env::current_dir().context("cannot read the working directory")?,
+        extra_grants: extra,
+    })
+}
+
+/// Loads a policy, printing its warnings; errors become one message.
+fn load_policy(arg: &str, ctx: &policy::Context) -> Result<policy::Policy> {
+    match policy::load(arg, ctx) {
+        Ok(loaded) => {
+            for w in &loaded.warnings {
+                eprintln!("waligate: warning: {w}");
+            }
+            Ok(loaded.policy)
+        }
+        Err(problems) => {
+            let all: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+            anyhow::bail!("invalid policy:\n{}", all.join("\n"))
+        }
+    }
+}
+
+fn policy_command(cmd: PolicyCommand) -> Result<i32> {
+    let ctx = context(Vec::new())?;
+    match cmd {
+        PolicyCommand::Check { policy } => match policy::load(&policy, &ctx) {
+            Ok(loaded) => {
+                for w in &loaded.warnings {
+                    println!("warning: {w}");
+                }
+                println!("{policy}: valid");
+                Ok(0)
+            }
+            Err(problems) => {
+                for p in &problems {
+                    println!("error: {p}");
+                }
+                Ok(1)
+            }
+        },
+        PolicyCommand::Show { policy } => {
+            let p = load_policy(&policy, &ctx)?;
+            println!("{}", serde_json::to_string_pretty(&p.source)?);
+            Ok(0)
+        }
+    }
+}
+
 fn run(args: RunArgs) -> Result<i32> {
     let env = environment(&args)?;
+    let env = if env.is_empty() {
+        None
+    } else {
+        Some(EnvFile::create(&env)?)
+    };
+    let rw = policy::access::READ | policy::access::WRITE | policy::access::CREATE;
+    let mut grants: Vec<(PathBuf, u8)> = dir_grants(&args.dirs)?
+        .into_iter()
+        .map(|d| (d, rw))
+        .collect();
+    if let Some(e) = &env {
+        grants.push((
+            PathBuf::from(std::ffi::OsStr::from_bytes(e.path.to_bytes())),
+            policy::access::READ,
+        ));
+    }
+    let policy = load_policy(&args.policy, &context(grants)?)?;
+    // The gate lives as long as the process: the guest's calls borrow it.
+    let gate: &'static crate::gate::PolicyGate =
+        Box::leak(Box::new(crate::gate::PolicyGate::new(policy)));
     let module = PathBuf::from(&args.command[0]);
     let mut argv = args.command;
     if let Some(argv0) = args.argv0 {
@@ -133,7 +243,7 @@ fn run(args: RunArgs) -> Result<i32> {
         } else {
             wali_core::cache::default_dir()
         },
-        gate: &AllowAll,
+        gate,
     })?;
     match &outcome {
         Outcome::Exited(_) => {}

@@ -2,4 +2,5 @@
 //! gate. This crate is the command line that wires the layers together.
 
 pub mod cli;
+pub mod gate;
 pub mod syscall_doc;

@@ -420,7 +420,23 @@ close unix fds = [0, 0, 0]
         n.socketpair_inet,
         native_errors(),
     );
-    let r = run("net", &[]);
+    // Loopback granted by a policy extending the default profile.
+    let dir = scratch();
+    let policy = dir.path().join("loopback.json");
+    std::fs::write(
+        &policy,
+        r#"{"version": 1, "extends": "default", "remove_rules": ["no-inet-sockets"],
+            "net": [{"connect": "127.0.0.1:*", "bind": "127.0.0.1:*"},
+                    {"connect": "[::1]:*", "bind": "[::1]:*"}]}"#,
+    )
+    .unwrap();
+    let r = capture(
+        waligate()
+            .arg("run")
+            .arg("--policy")
+            .arg(&policy)
+            .arg(guest("net")),
+    );
     assert_eq!(r.stdout, expected);
     assert_eq!(r.stderr, "");
     assert_eq!(r.status, 0);

@@ -79,6 +79,9 @@ pub struct Request<'a> {
     pub sys: usize,
     pub args: [u64; 6],
     pub copied: [Option<&'a [u8]>; 6],
+    /// For execve: the target is a Wasm module, which waligate runs (so it
+    /// needs read access, not exec).
+    pub wasm_target: bool,
 }
 
 pub(crate) struct Cond {
@@ -186,7 +189,10 @@ impl Policy {
     fn confinement(&self, req: &Request<'_>) -> Option<By> {
         let name = syscalls::names().get(req.sys)?;
         if let Some(grants) = &self.fs {
-            for u in access::path_uses(name, &req.args) {
+            for mut u in access::path_uses(name, &req.args) {
+                if req.wasm_target {
+                    u.perms = access::READ;
+                }
                 if let Some(by) = check_path(grants, req, &u) {
                     return Some(by);
                 }

@@ -22,6 +22,7 @@ fn req(name: &str, args: [u64; 6]) -> Request<'static> {
         sys: syscalls::index(name).unwrap(),
         args,
         copied: [None; 6],
+        wasm_target: false,
     }
 }
 

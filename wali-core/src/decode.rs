@@ -107,7 +107,10 @@ pub fn decode<'a>(
                 // A negative count, or one no 32-bit memory could hold, is
                 // the kernel's EINVAL (its limits on nfds and maxevents).
                 let n = u64::try_from(raw[count as usize]).map_err(|_| Errno::EINVAL)?;
-                let bytes = n.checked_mul(size as u64).filter(|&b| b <= 1 << 32).ok_or(Errno::EINVAL)?;
+                let bytes = n
+                    .checked_mul(size as u64)
+                    .filter(|&b| b <= 1 << 32)
+                    .ok_or(Errno::EINVAL)?;
                 mem.ptr(addr, bytes)? as u64
             }
             Arg::FdSet => {

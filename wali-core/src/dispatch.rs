@@ -28,7 +28,9 @@ pub fn dispatch(
                     let a = call.args;
                     // SAFETY: every pointer argument was translated into
                     // guest memory or a host copy by `decode`.
-                    let ret = from_libc(unsafe { libc::syscall(sys.nr, a[0], a[1], a[2], a[3], a[4], a[5]) });
+                    let ret = from_libc(unsafe {
+                        libc::syscall(sys.nr, a[0], a[1], a[2], a[3], a[4], a[5])
+                    });
                     if ret >= 0 {
                         call.copy_back();
                     }

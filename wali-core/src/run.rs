@@ -22,8 +22,8 @@ pub struct RunOptions {
     pub module: PathBuf,
     /// The guest's argv; argv[0] is the module path as given.
     pub argv: Vec<OsString>,
-    /// `KEY=VALUE` entries of the guest's environment.
-    pub env: Vec<String>,
+    /// The guest's environment, already written (see [`EnvFile::create`]).
+    pub env: Option<EnvFile>,
     /// Where compiled modules are cached; `None` disables the cache.
     pub cache_dir: Option<PathBuf>,
     pub gate: &'static dyn Gate,
@@ -114,17 +114,12 @@ pub fn run(opts: RunOptions) -> Result<Outcome> {
         .map_err(anyhow::Error::from)
         .context("cannot create the guest's memory")?;
 
-    let envfile = if opts.env.is_empty() {
-        None
-    } else {
-        Some(EnvFile::create(&opts.env)?)
-    };
     let argv = opts
         .argv
         .iter()
         .map(|a| CString::new(a.as_bytes()).context("argument contains a NUL byte"))
         .collect::<Result<Vec<_>>>()?;
-    let guest = Guest::new(LinearMemory(memory.clone()), argv, envfile, opts.gate);
+    let guest = Guest::new(LinearMemory(memory.clone()), argv, opts.env, opts.gate);
     let mut store = Store::new(&engine, guest);
     let mut linker = Linker::new(&engine);
     define_imports(&mut linker, &module)

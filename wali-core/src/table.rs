@@ -681,9 +681,13 @@ pub fn lookup(name: &str) -> Option<&'static Syscall> {
     SYSCALLS.iter().find(|s| s.name == name)
 }
 
-/// Index of a row in [`SYSCALLS`], the key of per-syscall tables.
-pub fn index_of(sys: &'static Syscall) -> usize {
-    (sys as *const Syscall as usize - SYSCALLS.as_ptr() as usize) / std::mem::size_of::<Syscall>()
+/// Index of a row in [`SYSCALLS`], the key of per-syscall tables; `None`
+/// for rows made up for names the table does not know.
+pub fn position(sys: &Syscall) -> Option<usize> {
+    let rows = SYSCALLS.as_ptr_range();
+    let p: *const Syscall = sys;
+    rows.contains(&p)
+        .then(|| (p as usize - rows.start as usize) / std::mem::size_of::<Syscall>())
 }
 
 #[cfg(test)]

@@ -35,7 +35,12 @@ fn iovecs(mem: &MemView, addr: u32, count: i64, bad_count: Errno) -> SysResult<V
 
 fn vectored(call: &Call<'_>, nr: i64) -> Result<i64, Stop> {
     let a = &call.args;
-    let iov = match iovecs(&call.mem, call.addr(1), call.raw[2] as i32 as i64, Errno::EINVAL) {
+    let iov = match iovecs(
+        &call.mem,
+        call.addr(1),
+        call.raw[2] as i32 as i64,
+        Errno::EINVAL,
+    ) {
         Ok(iov) => iov,
         Err(e) => {
             // The kernel checks the descriptor, its mode and the offset
@@ -92,7 +97,12 @@ fn msghdr(mem: &MemView, addr: u32, copy_name: bool) -> SysResult<Msg> {
     let word = |o: u32| mem.read_u32(addr + o);
     // The kernel caps the name length at the largest socket address.
     let (name, namelen) = (word(msg::NAME)?, word(msg::NAMELEN)?.min(SOCKADDR_MAX));
-    let iov = iovecs(mem, word(msg::IOV)?, word(msg::IOVLEN)? as i32 as i64, Errno(libc::EMSGSIZE))?;
+    let iov = iovecs(
+        mem,
+        word(msg::IOV)?,
+        word(msg::IOVLEN)? as i32 as i64,
+        Errno(libc::EMSGSIZE),
+    )?;
     let (control, controllen) = (word(msg::CONTROL)?, word(msg::CONTROLLEN)?);
     let mut copied = Vec::new();
     let name_ptr = if copy_name && name != 0 {

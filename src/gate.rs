@@ -1,0 +1,143 @@
+//! The policy engine as wali-core's gate: translates a decoded call into a
+//! policy request, carries the decision out, and tells the user once per
+//! kind of denial what would allow it.
+
+use policy::access::perm_names;
+use policy::{By, Decision, Effect, Policy, Request};
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Mutex;
+use wali_core::decode::Call;
+use wali_core::table::{self, Arg, SYSCALLS};
+use wali_core::{Gate, Verdict};
+
+pub struct PolicyGate {
+    policy: Policy,
+    /// wali-core table position -> policy syscall index.
+    index: Vec<usize>,
+    /// Denials already explained (syscall, decider).
+    explained: Mutex<HashSet<(String, String)>>,
+}
+
+impl PolicyGate {
+    pub fn new(policy: Policy) -> Self {
+        let index = SYSCALLS
+            .iter()
+            .map(|s| policy::syscalls::index(s.name).unwrap_or(usize::MAX))
+            .collect();
+        PolicyGate {
+            policy,
+            index,
+            explained: Mutex::new(HashSet::new()),
+        }
+    }
+
+    fn request<'a>(&self, sys: usize, call: &'a Call<'_>) -> Request<'a> {
+        // Scalars as the kernel reads them: 32-bit unsigned ones zero-extended.
+        let args = std::array::from_fn(|i| match call.sys.args.get(i) {
+            Some(Arg::UInt) => call.raw[i] as u32 as u64,
+            _ => call.raw[i] as u64,
+        });
+        let wasm_target = call.sys.name == "execve"
+            && call
+                .path(0)
+                .is_some_and(|p| is_wasm(Path::new(std::ffi::OsStr::from_bytes(p.to_bytes()))));
+        Request {
+            sys,
+            args,
+            copied: std::array::from_fn(|i| call.copied(i)),
+            wasm_target,
+        }
+    }
+
+    /// Says, once per syscall and decider, why a call was refused and what
+    /// would allow it.
+    fn explain(&self, name: &str, d: &Decision) {
+        let key = (name.to_string(), d.by.to_string());
+        if !self.explained.lock().is_ok_and(|mut seen| seen.insert(key)) {
+            return;
+        }
+        let policy = &self.policy.name;
+        let (what, fix) = match &d.by {
+            By::Fs { path, need } => {
+                let dir = if path.is_dir() {
+                    path.as_path()
+                } else {
+                    path.parent().unwrap_or(path)
+                };
+                let fix = if need & policy::access::EXEC != 0 {
+                    format!(
+                        "a policy fs grant with exec access to {} would allow it",
+                        dir.display()
+                    )
+                } else {
+                    format!("--dir {} would allow it", dir.display())
+                };
+                (
+                    format!(
+                        "{} access to {} is outside the fs grants",
+                        perm_names(*need),
+                        path.display()
+                    ),
+                    fix,
+                )
+            }
+            By::Net { addr } => (
+                format!("address {addr} matches no net grant"),
+                format!("a policy net grant for {addr} would allow it"),
+            ),
+            By::Rule(id) => (
+                format!("rule {id:?} refuses it"),
+                format!(
+                    "a policy that extends {policy:?} with \"remove_rules\": [{id:?}] would allow it"
+                ),
+            ),
+            By::Rate(id) => (
+                format!("rule {id:?} has used its rate budget"),
+                "a larger \"rate\" would allow more".into(),
+            ),
+            By::Default => (
+                "no rule allows it".into(),
+                format!(
+                    "a rule {{\"syscalls\": [{name:?}], \"action\": \"allow\"}} would allow it"
+                ),
+            ),
+        };
+        let outcome = if d.effect == Effect::Kill {
+            "kills the guest on"
+        } else {
+            "denied"
+        };
+        eprintln!("waligate: policy {policy:?} {outcome} {name}: {what}; {fix}");
+    }
+}
+
+fn is_wasm(path: &Path) -> bool {
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
+        .is_ok_and(|_| &magic == b"\0asm")
+}
+
+use std::os::unix::ffi::OsStrExt;
+
+impl Gate for PolicyGate {
+    fn decide(&self, call: &Call<'_>) -> Verdict {
+        let sys = table::position(call.sys).map_or(usize::MAX, |i| self.index[i]);
+        if self.policy.allows_unconditionally(sys) {
+            return Verdict::Allow;
+        }
+        let d = self.policy.decide(&self.request(sys, call));
+        match d.enforced() {
+            Effect::Allow | Effect::Log => Verdict::Allow,
+            Effect::Deny(errno) => {
+                self.explain(call.sys.name, &d);
+                Verdict::Deny(errno)
+            }
+            Effect::Kill => {
+                self.explain(call.sys.name, &d);
+                Verdict::Kill
+            }
+        }
+    }
+}
