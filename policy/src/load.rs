@@ -447,7 +447,7 @@ fn shadowed(
     at: &dyn Fn(&str) -> (usize, usize),
 ) -> Vec<Problem> {
     let mut out = Vec::new();
-    for i in 0..rules.len() {
+    for (i, rule) in source.iter().enumerate().take(rules.len()) {
         let syscalls: Vec<usize> = (0..table.len())
             .filter(|&s| table[s].contains(&(i as u32)))
             .collect();
@@ -474,7 +474,7 @@ fn shadowed(
                 at(&path),
                 format!(
                     "rule {:?} never applies: every call it names is decided earlier by {}",
-                    source[i].id,
+                    rule.id,
                     ids.join(", ")
                 ),
             ));

@@ -170,6 +170,7 @@ pub fn errno_name(e: i32) -> &'static str {
         (28, "ENOSPC"),
         (29, "ESPIPE"),
         (32, "EPIPE"),
+        (30, "EROFS"),
         (34, "ERANGE"),
         (36, "ENAMETOOLONG"),
         (38, "ENOSYS"),

@@ -185,7 +185,7 @@ fn main() -> i32 {
         show(unsafe { SYS_rt_sigprocmask(0, ptr(&set), 0, 8) })
     );
     let mut cur = 0u64;
-    unsafe { SYS_rt_sigprocmask(0, 0, ptr(&mut cur), 8) };
+    unsafe { SYS_rt_sigprocmask(0, 0, ptr(&raw mut cur), 8) };
     println!("blocked is SIGUSR1 only {}", cur == 1 << (SIGUSR1 - 1));
     println!("kill self 0 = {}", show(unsafe { SYS_kill(pid as i32, 0) }));
     println!(
@@ -193,7 +193,7 @@ fn main() -> i32 {
         show(unsafe { SYS_kill(pid as i32, SIGUSR1) })
     );
     let mut pending = 0u64;
-    unsafe { SYS_rt_sigpending(ptr(&mut pending), 8) };
+    unsafe { SYS_rt_sigpending(ptr(&raw mut pending), 8) };
     println!("SIGUSR1 pending {}", pending & 1 << (SIGUSR1 - 1) != 0);
     sigaction(SIGUSR1, SIG_IGN);
     unsafe { SYS_rt_sigprocmask(1, ptr(&set), 0, 8) };

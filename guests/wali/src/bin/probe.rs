@@ -1,0 +1,117 @@
+//! Tries the operations named on its command line, one result line each,
+//! so policy tests can ask "is this allowed?" precisely:
+//! `read PATH`, `write PATH TEXT`, `mkdir PATH`, `unlink PATH`,
+//! `rename FROM TO`, `symlink TARGET LINK`, `stat PATH`, `chdir PATH`,
+//! `connect IPV4 PORT`, `getpid`.
+#![no_std]
+#![no_main]
+
+use wali_guest::{Vec, args, cstr, entry, println, ptr, show, sys::*};
+
+const O_WRONLY_CREAT_TRUNC: i32 = 0o1101;
+
+fn path_op(f: impl FnOnce(i32) -> i64, path: &str) -> i64 {
+    let p = cstr(path);
+    f(ptr(p.as_ptr()))
+}
+
+fn read(path: &str) -> i64 {
+    let fd = path_op(|p| unsafe { SYS_open(p, 0, 0) }, path);
+    if fd < 0 {
+        return fd;
+    }
+    let mut buf = [0u8; 256];
+    let n = unsafe { SYS_read(fd as i32, ptr(buf.as_mut_ptr()), buf.len() as i32) };
+    unsafe { SYS_close(fd as i32) };
+    n
+}
+
+fn write(path: &str, text: &str) -> i64 {
+    let fd = path_op(
+        |p| unsafe { SYS_open(p, O_WRONLY_CREAT_TRUNC, 0o644) },
+        path,
+    );
+    if fd < 0 {
+        return fd;
+    }
+    let n = unsafe { SYS_write(fd as i32, ptr(text.as_ptr()), text.len() as i32) };
+    unsafe { SYS_close(fd as i32) };
+    n
+}
+
+fn connect(ip: &str, port: &str) -> i64 {
+    let fd = unsafe { SYS_socket(2, 1, 0) };
+    if fd < 0 {
+        return fd;
+    }
+    let octets: Vec<u8> = ip.split('.').map(|o| o.parse().unwrap_or(0)).collect();
+    let port: u16 = port.parse().unwrap_or(0);
+    let mut addr = [0u8; 16];
+    addr[0] = 2;
+    addr[2..4].copy_from_slice(&port.to_be_bytes());
+    addr[4..8].copy_from_slice(&octets[..4]);
+    let r = unsafe { SYS_connect(fd as i32, ptr(addr.as_ptr()), 16) };
+    unsafe { SYS_close(fd as i32) };
+    r
+}
+
+fn main() -> i32 {
+    let argv = args();
+    let mut ops = argv[1..].iter().map(|s| s.as_str());
+    while let Some(op) = ops.next() {
+        let mut arg = || ops.next().unwrap_or("");
+        let (what, r) = match op {
+            "read" => {
+                let p = arg();
+                (p, read(p))
+            }
+            "write" => {
+                let (p, t) = (arg(), arg());
+                (p, write(p, t))
+            }
+            "mkdir" => {
+                let p = arg();
+                (p, path_op(|q| unsafe { SYS_mkdir(q, 0o755) }, p))
+            }
+            "unlink" => {
+                let p = arg();
+                (p, path_op(|q| unsafe { SYS_unlink(q) }, p))
+            }
+            "stat" => {
+                let p = arg();
+                let mut st = [0u8; 144];
+                (
+                    p,
+                    path_op(|q| unsafe { SYS_stat(q, ptr(st.as_mut_ptr())) }, p),
+                )
+            }
+            "chdir" => {
+                let p = arg();
+                (p, path_op(|q| unsafe { SYS_chdir(q) }, p))
+            }
+            "rename" | "symlink" => {
+                let (a, b) = (cstr(arg()), arg());
+                let bb = cstr(b);
+                let r = if op == "rename" {
+                    unsafe { SYS_rename(ptr(a.as_ptr()), ptr(bb.as_ptr())) }
+                } else {
+                    unsafe { SYS_symlink(ptr(a.as_ptr()), ptr(bb.as_ptr())) }
+                };
+                (b, r)
+            }
+            "connect" => {
+                let (ip, port) = (arg(), arg());
+                (ip, connect(ip, port))
+            }
+            "getpid" => ("", i64::from(unsafe { SYS_getpid() } > 0)),
+            other => {
+                println!("unknown op {other}");
+                return 2;
+            }
+        };
+        println!("{op} {what} = {}", show(r));
+    }
+    0
+}
+
+entry!(main);

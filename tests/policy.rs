@@ -1,0 +1,234 @@
+//! Policies enforced on guests: grants confine paths against `..`,
+//! symlink and /proc escapes (and nothing outside changes), rules deny,
+//! kill and audit, and the policy commands report problems precisely.
+
+mod common;
+use common::*;
+use std::path::Path;
+
+/// `waligate run [FLAGS] probe OPS...` in `cwd`.
+fn probe(cwd: &Path, flags: &[&str], ops: &[&str]) -> Run {
+    capture(
+        waligate()
+            .current_dir(cwd)
+            .arg("run")
+            .args(flags)
+            .arg(guest("probe"))
+            .args(ops),
+    )
+}
+
+fn write_policy(dir: &Path, json: &str) -> String {
+    let p = dir.join("policy.json");
+    std::fs::write(&p, json).unwrap();
+    p.to_str().unwrap().to_string()
+}
+
+fn listing(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn paths_cannot_escape_the_grants() {
+    let root = scratch();
+    let (inside, outside) = (root.path().join("inside"), root.path().join("outside"));
+    std::fs::create_dir_all(&inside).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("secret"), "top secret").unwrap();
+    std::os::unix::fs::symlink(&outside, inside.join("link")).unwrap();
+    std::os::unix::fs::symlink("../outside/secret", inside.join("rel")).unwrap();
+    let (i, o) = (inside.to_str().unwrap(), outside.to_str().unwrap());
+    let ops: Vec<String> = [
+        format!("write {i}/a.txt hello"),
+        format!("read {i}/a.txt"),
+        format!("write {o}/b.txt x"),
+        format!("read {o}/secret"),
+        format!("read {i}/../outside/secret"),
+        format!("read {i}/link/secret"),
+        format!("read {i}/rel"),
+        format!("write {i}/link/c.txt x"),
+        format!("read /proc/self/root{o}/secret"),
+        "read /proc/self/cwd/secret".to_string(),
+        format!("rename {i}/a.txt {o}/a.txt"),
+        format!("mkdir {o}/d"),
+        format!("unlink {o}/secret"),
+        format!("symlink {o}/secret {i}/s2"),
+        format!("read {i}/s2"),
+        "read /etc/hostname".to_string(),
+    ]
+    .to_vec();
+    let ops: Vec<&str> = ops.iter().flat_map(|s| s.split(' ')).collect();
+    // strict: files only under --dir grants; the working directory is `outside`.
+    let r = probe(&outside, &["--policy", "strict", "--dir", i], &ops);
+    let expected = format!(
+        "write {i}/a.txt = 5\nread {i}/a.txt = 5\nwrite {o}/b.txt = -EACCES\nread {o}/secret = -EACCES\n\
+         read {i}/../outside/secret = -EACCES\nread {i}/link/secret = -EACCES\nread {i}/rel = -EACCES\n\
+         write {i}/link/c.txt = -EACCES\nread /proc/self/root{o}/secret = -EACCES\nread /proc/self/cwd/secret = -EACCES\n\
+         rename {o}/a.txt = -EACCES\nmkdir {o}/d = -EACCES\nunlink {o}/secret = -EACCES\nsymlink {i}/s2 = 0\n\
+         read {i}/s2 = -EACCES\nread /etc/hostname = -EACCES\n"
+    );
+    assert_eq!(r.stdout, expected);
+    assert_eq!(r.status, 0);
+    // Nothing outside the grant changed; inside holds exactly what was allowed.
+    assert_eq!(listing(&outside), ["secret"]);
+    assert_eq!(
+        std::fs::read_to_string(outside.join("secret")).unwrap(),
+        "top secret"
+    );
+    assert_eq!(listing(&inside), ["a.txt", "link", "rel", "s2"]);
+    assert_eq!(
+        std::fs::read_to_string(inside.join("a.txt")).unwrap(),
+        "hello"
+    );
+}
+
+#[test]
+fn default_profile_grants_the_working_directory_and_explains_denials() {
+    let cwd = scratch();
+    let r = probe(
+        cwd.path(),
+        &[],
+        &[
+            "write",
+            "here.txt",
+            "hi",
+            "read",
+            "/etc/hostname",
+            "connect",
+            "127.0.0.1",
+            "9",
+            "getpid",
+        ],
+    );
+    assert_eq!(
+        r.stdout,
+        "write here.txt = 2\nread /etc/hostname = -EACCES\nconnect 127.0.0.1 = -EACCES\ngetpid  = 1\n"
+    );
+    assert_eq!(
+        r.stderr,
+        "waligate: policy \"default\" denied open: read access to /etc/hostname is outside the fs grants; \
+         --dir /etc would allow it\n\
+         waligate: policy \"default\" denied socket: rule \"no-inet-sockets\" refuses it; \
+         a policy that extends \"default\" with \"remove_rules\": [\"no-inet-sockets\"] would allow it\n"
+    );
+    assert_eq!(
+        std::fs::read_to_string(cwd.path().join("here.txt")).unwrap(),
+        "hi"
+    );
+}
+
+#[test]
+fn errno_rules_with_argument_conditions() {
+    let dir = scratch();
+    let p = write_policy(
+        dir.path(),
+        r#"{"version": 1, "extends": "default", "rules": [
+            {"id": "read-only-opens", "syscalls": ["open"], "args": [{"index": 1, "op": "masked_eq", "mask": "O_ACCMODE", "value": "O_WRONLY"}],
+             "action": "errno", "errno": "EROFS"}]}"#,
+    );
+    std::fs::write(dir.path().join("f"), "data").unwrap();
+    let r = probe(
+        dir.path(),
+        &["--policy", &p],
+        &["write", "f", "new", "read", "f"],
+    );
+    assert_eq!(r.stdout, "write f = -EROFS\nread f = 4\n");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("f")).unwrap(),
+        "data"
+    );
+}
+
+#[test]
+fn kill_action_ends_the_guest_naming_the_rule() {
+    let dir = scratch();
+    let p = write_policy(
+        dir.path(),
+        r#"{"version": 1, "extends": "default", "rules": [{"id": "no-pid", "syscalls": ["getpid"], "action": "kill"}]}"#,
+    );
+    let r = probe(
+        dir.path(),
+        &["--policy", &p],
+        &["write", "before", "x", "getpid", "write", "after", "x"],
+    );
+    assert_eq!(r.status, 137);
+    assert_eq!(r.stdout, "write before = 1\n");
+    assert_eq!(
+        r.stderr,
+        "waligate: policy \"default\" kills the guest on getpid: rule \"no-pid\" refuses it; \
+         a policy that extends \"default\" with \"remove_rules\": [\"no-pid\"] would allow it\n\
+         waligate: guest killed: getpid\n"
+    );
+    assert!(!dir.path().join("after").exists());
+}
+
+#[test]
+fn audit_mode_allows_what_it_would_deny() {
+    let dir = scratch();
+    let p = write_policy(
+        dir.path(),
+        r#"{"version": 1, "extends": "default", "rules": [
+            {"id": "no-mkdir", "syscalls": ["mkdir"], "action": "errno", "errno": "EPERM", "mode": "audit"}]}"#,
+    );
+    let r = probe(dir.path(), &["--policy", &p], &["mkdir", "d"]);
+    assert_eq!(
+        (r.stdout.as_str(), r.stderr.as_str()),
+        ("mkdir d = 0\n", "")
+    );
+    assert!(dir.path().join("d").is_dir());
+}
+
+#[test]
+fn policy_check_and_show() {
+    let dir = scratch();
+    let bad = write_policy(
+        dir.path(),
+        "{\"version\": 1,\n \"rules\": [{\"id\": \"x\", \"syscalls\": [\"wirte\"], \"action\": \"allow\"},\n  {\"id\": \"y\", \"syscalls\": [\"read\"], \"action\": \"errno\", \"errno\": \"NOPE\"}]}",
+    );
+    let r = capture(waligate().args(["policy", "check", &bad]));
+    assert_eq!(r.status, 1);
+    assert_eq!(
+        r.stdout,
+        format!(
+            "error: {bad}:2:37: rules[0].syscalls[0]: unknown syscall \"wirte\" (did you mean write?)\n\
+             error: {bad}:3:65: rules[1].errno: unknown errno \"NOPE\"\n"
+        )
+    );
+    let r = capture(waligate().args(["policy", "check", "default"]));
+    assert_eq!((r.status, r.stdout.as_str()), (0, "default: valid\n"));
+
+    let r = capture(waligate().args(["policy", "show", "default"]));
+    assert_eq!(r.status, 0);
+    let shown: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(shown["name"], "default");
+    assert_eq!(shown["rules"][0]["id"], "no-admin");
+
+    let r = capture(
+        waligate()
+            .args(["run", "--policy", &bad])
+            .arg(guest("probe")),
+    );
+    assert_eq!(r.status, 125);
+    assert!(
+        r.stderr.starts_with("waligate: invalid policy:\n"),
+        "{}",
+        r.stderr
+    );
+    let r = capture(
+        waligate()
+            .args(["run", "--policy", "no-such-profile"])
+            .arg(guest("probe")),
+    );
+    assert_eq!(r.status, 125);
+    assert!(
+        r.stderr
+            .contains("(built-in profiles: default, strict, unrestricted)"),
+        "{}",
+        r.stderr
+    );
+}
