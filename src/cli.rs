@@ -1,5 +1,7 @@
 //! The `waligate` command line.
 
+use crate::audit::{Audit, Level};
+use crate::gate::PolicyGate;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use std::ffi::OsString;
@@ -28,9 +30,15 @@ enum Command {
     Run(RunArgs),
     /// Print the WALI syscall table: how each syscall is carried out.
     Syscalls,
-    /// Check and show policies.
+    /// Check, show and learn policies.
     #[command(subcommand)]
     Policy(PolicyCommand),
+    /// Read audit logs.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Show a module's interface, the syscalls its imports allow, and a
+    /// suggested policy.
+    Inspect { module: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -45,6 +53,24 @@ enum PolicyCommand {
     Show {
         /// A built-in profile name (default, strict, unrestricted) or a file.
         policy: String,
+    },
+    /// Write the smallest policy allowing what an audit log recorded
+    /// (record it with --audit FILE --audit-level all).
+    Learn {
+        /// The audit log (JSON lines).
+        audit: PathBuf,
+        /// Where to write the policy.
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Calls, errors, denials and time per syscall, like `strace -c`.
+    Summary {
+        /// The audit log (JSON lines).
+        audit: PathBuf,
     },
 }
 
@@ -70,6 +96,16 @@ struct RunArgs {
     /// WALI guests see host paths, so GUEST, if given, must equal HOST.
     #[arg(long = "dir", value_name = "HOST[::GUEST]")]
     dirs: Vec<String>,
+    /// Write the audit trail to FILE: one JSON line per event.
+    #[arg(long, value_name = "FILE")]
+    audit: Option<PathBuf>,
+    /// Which calls the audit trail records (default: the policy's
+    /// "audit.events", else decisions).
+    #[arg(long, value_name = "LEVEL")]
+    audit_level: Option<crate::audit::Level>,
+    /// Print every call on stderr as strace does.
+    #[arg(long)]
+    strace: bool,
     /// Do not read or write the compiled-module cache.
     #[arg(long)]
     no_cache: bool,
@@ -93,19 +129,33 @@ pub fn main() -> i32 {
         .without_time()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let cli = Cli::parse();
-    let result = match cli.command {
+    command(Cli::parse().command).unwrap_or_else(|e| {
+        eprintln!("waligate: {e:#}");
+        EXIT_HOST_ERROR
+    })
+}
+
+fn command(command: Command) -> Result<i32> {
+    match command {
         Command::Run(args) => run(args),
         Command::Syscalls => {
             print!("{}", crate::syscall_doc::markdown());
             Ok(0)
         }
         Command::Policy(cmd) => policy_command(cmd),
-    };
-    result.unwrap_or_else(|e| {
-        eprintln!("waligate: {e:#}");
-        EXIT_HOST_ERROR
-    })
+        Command::Audit(AuditCommand::Summary { audit }) => {
+            print!("{}", crate::summary::summary(&audit)?);
+            Ok(0)
+        }
+        Command::Inspect { module } => {
+            let bytes = std::fs::read(&module)
+                .with_context(|| format!("cannot read module {}", module.display()))?;
+            let report =
+                crate::inspect::inspect(&bytes).with_context(|| format!("{}", module.display()))?;
+            print!("{}", report.render()?);
+            Ok(0)
+        }
+    }
 }
 
 /// The guest environment: the env file's non-empty lines, then `--env`.
@@ -204,10 +254,29 @@ fn policy_command(cmd: PolicyCommand) -> Result<i32> {
             println!("{}", serde_json::to_string_pretty(&p.source)?);
             Ok(0)
         }
+        PolicyCommand::Learn { audit, output } => {
+            let events = crate::summary::events(&audit)?;
+            let name = output
+                .file_stem()
+                .map_or_else(|| "learned".into(), |s| s.to_string_lossy().into_owned());
+            let learned = crate::learn::learn(&events, &name)?;
+            let text = serde_json::to_string_pretty(&learned)? + "\n";
+            std::fs::write(&output, text)
+                .with_context(|| format!("cannot write {}", output.display()))?;
+            eprintln!(
+                "waligate: wrote {} ({} rules, {} fs grants) from {} events",
+                output.display(),
+                learned.rules.len(),
+                learned.fs.as_ref().map_or(0, Vec::len),
+                events.len()
+            );
+            Ok(0)
+        }
     }
 }
 
 fn run(args: RunArgs) -> Result<i32> {
+    let module = PathBuf::from(&args.command[0]);
     let env = environment(&args)?;
     let env = if env.is_empty() {
         None
@@ -226,10 +295,17 @@ fn run(args: RunArgs) -> Result<i32> {
         ));
     }
     let policy = load_policy(&args.policy, &context(grants)?)?;
+    let level = args.audit_level.unwrap_or(if policy.audit_all {
+        Level::All
+    } else {
+        Level::Decisions
+    });
+    let guest_name = module
+        .file_name()
+        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let audit = Audit::new(args.audit.as_deref(), level, args.strace, &guest_name)?;
     // The gate lives as long as the process: the guest's calls borrow it.
-    let gate: &'static crate::gate::PolicyGate =
-        Box::leak(Box::new(crate::gate::PolicyGate::new(policy)));
-    let module = PathBuf::from(&args.command[0]);
+    let gate: &'static PolicyGate = Box::leak(Box::new(PolicyGate::new(policy, audit)));
     let mut argv = args.command;
     if let Some(argv0) = args.argv0 {
         argv[0] = argv0;
@@ -245,10 +321,17 @@ fn run(args: RunArgs) -> Result<i32> {
         },
         gate,
     })?;
-    match &outcome {
-        Outcome::Exited(_) => {}
-        Outcome::Trapped(e) => eprintln!("waligate: guest trapped: {e:?}"),
-        Outcome::Killed(why) => eprintln!("waligate: guest killed: {why}"),
-    }
+    let kind = match &outcome {
+        Outcome::Exited(_) => "exited",
+        Outcome::Trapped(e) => {
+            eprintln!("waligate: guest trapped: {e:?}");
+            "trapped"
+        }
+        Outcome::Killed(why) => {
+            eprintln!("waligate: guest killed: {why}");
+            "killed"
+        }
+    };
+    gate.audit().exit(kind, outcome.status());
     Ok(outcome.status())
 }

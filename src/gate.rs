@@ -5,31 +5,38 @@
 use policy::access::perm_names;
 use policy::{By, Decision, Effect, Policy, Request};
 use std::collections::HashSet;
+use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Mutex;
 use wali_core::decode::Call;
 use wali_core::table::{self, Arg, SYSCALLS};
-use wali_core::{Gate, Verdict};
+use wali_core::{Gate, Ruling, Verdict};
 
 pub struct PolicyGate {
     policy: Policy,
+    audit: crate::audit::Audit,
     /// wali-core table position -> policy syscall index.
     index: Vec<usize>,
     /// Denials already explained (syscall, decider).
-    explained: Mutex<HashSet<(String, String)>>,
+    explained: Mutex<HashSet<(&'static str, String)>>,
 }
 
 impl PolicyGate {
-    pub fn new(policy: Policy) -> Self {
+    pub fn new(policy: Policy, audit: crate::audit::Audit) -> Self {
         let index = SYSCALLS
             .iter()
             .map(|s| policy::syscalls::index(s.name).unwrap_or(usize::MAX))
             .collect();
         PolicyGate {
             policy,
+            audit,
             index,
             explained: Mutex::new(HashSet::new()),
         }
+    }
+
+    pub fn audit(&self) -> &crate::audit::Audit {
+        &self.audit
     }
 
     fn request<'a>(&self, sys: usize, call: &'a Call<'_>) -> Request<'a> {
@@ -52,18 +59,20 @@ impl PolicyGate {
 
     /// Says, once per syscall and decider, why a call was refused and what
     /// would allow it.
-    fn explain(&self, name: &str, d: &Decision) {
-        let key = (name.to_string(), d.by.to_string());
+    fn explain(&self, call: &Call<'_>, req: &Request<'_>, d: &Decision) {
+        let name = call.sys.name;
+        let key = (name, self.policy.by_name(d.by));
         if !self.explained.lock().is_ok_and(|mut seen| seen.insert(key)) {
             return;
         }
         let policy = &self.policy.name;
-        let (what, fix) = match &d.by {
-            By::Fs { path, need } => {
+        let (what, fix) = match d.by {
+            By::Fs { need, .. } => {
+                let path = self.policy.denied_path(req, d.by).unwrap_or_default();
                 let dir = if path.is_dir() {
                     path.as_path()
                 } else {
-                    path.parent().unwrap_or(path)
+                    path.parent().unwrap_or(&path)
                 };
                 let fix = if need & policy::access::EXEC != 0 {
                     format!(
@@ -76,24 +85,32 @@ impl PolicyGate {
                 (
                     format!(
                         "{} access to {} is outside the fs grants",
-                        perm_names(*need),
+                        perm_names(need),
                         path.display()
                     ),
                     fix,
                 )
             }
-            By::Net { addr } => (
-                format!("address {addr} matches no net grant"),
-                format!("a policy net grant for {addr} would allow it"),
-            ),
-            By::Rule(id) => (
-                format!("rule {id:?} refuses it"),
-                format!(
-                    "a policy that extends {policy:?} with \"remove_rules\": [{id:?}] would allow it"
-                ),
-            ),
-            By::Rate(id) => (
-                format!("rule {id:?} has used its rate budget"),
+            By::Net { arg } => {
+                let addr = req.copied[arg as usize]
+                    .and_then(policy::net::SockAddr::decode)
+                    .map_or_else(|| "?".to_string(), |a| a.to_string());
+                (
+                    format!("address {addr} matches no net grant"),
+                    format!("a policy net grant for {addr} would allow it"),
+                )
+            }
+            By::Rule(r) => {
+                let id = self.policy.rule_id(r);
+                (
+                    format!("rule {id:?} refuses it"),
+                    format!(
+                        "a policy that extends {policy:?} with \"remove_rules\": [{id:?}] would allow it"
+                    ),
+                )
+            }
+            By::Rate(r) => (
+                format!("rule {:?} has used its rate budget", self.policy.rule_id(r)),
                 "a larger \"rate\" would allow more".into(),
             ),
             By::Default => (
@@ -119,25 +136,40 @@ fn is_wasm(path: &Path) -> bool {
         .is_ok_and(|_| &magic == b"\0asm")
 }
 
-use std::os::unix::ffi::OsStrExt;
-
 impl Gate for PolicyGate {
-    fn decide(&self, call: &Call<'_>) -> Verdict {
+    fn decide(&self, call: &Call<'_>) -> Ruling {
         let sys = table::position(call.sys).map_or(usize::MAX, |i| self.index[i]);
-        if self.policy.allows_unconditionally(sys) {
-            return Verdict::Allow;
+        if self.policy.allows_unconditionally(sys) && !self.audit.records_all() {
+            return Ruling::ALLOW;
         }
-        let d = self.policy.decide(&self.request(sys, call));
-        match d.enforced() {
+        let req = self.request(sys, call);
+        let d = self.policy.decide(&req);
+        // Explain only what is carried out: audit mode stays quiet.
+        if d.enforced().denies() {
+            self.explain(call, &req, &d);
+        }
+        let verdict = match d.enforced() {
             Effect::Allow | Effect::Log => Verdict::Allow,
-            Effect::Deny(errno) => {
-                self.explain(call.sys.name, &d);
-                Verdict::Deny(errno)
-            }
-            Effect::Kill => {
-                self.explain(call.sys.name, &d);
-                Verdict::Kill
-            }
+            Effect::Deny(errno) => Verdict::Deny(errno),
+            Effect::Kill => Verdict::Kill,
+        };
+        Ruling {
+            verdict,
+            note: d.pack(),
+            record: self.audit.wants(&d),
         }
+    }
+
+    fn record(&self, call: &Call<'_>, ruling: Ruling, ret: i64, dur_ns: u64) {
+        let sys = table::position(call.sys).map_or(usize::MAX, |i| self.index[i]);
+        let paths = self.policy.path_accesses(&self.request(sys, call));
+        self.audit.syscall(
+            &self.policy,
+            call,
+            &Decision::unpack(ruling.note),
+            ret,
+            dur_ns,
+            &paths,
+        );
     }
 }

@@ -28,34 +28,23 @@ impl Effect {
     }
 }
 
-/// Which part of the policy decided.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Which part of the policy decided (Copy, so deciding never allocates;
+/// [`Policy::by_name`] renders it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum By {
-    /// The rule with this id.
-    Rule(String),
-    /// The rule with this id, whose rate budget is spent.
-    Rate(String),
+    /// The rule at this position.
+    Rule(u32),
+    /// The rule at this position, whose rate budget is spent.
+    Rate(u32),
     /// The policy's default action.
     Default,
-    /// A path outside the `fs` grants.
-    Fs { path: PathBuf, need: u8 },
-    /// An address outside the `net` grants.
-    Net { addr: String },
+    /// The path in argument `arg` lies outside the `fs` grants for `need`.
+    Fs { arg: u8, need: u8 },
+    /// The socket address in argument `arg` matches no `net` grant.
+    Net { arg: u8 },
 }
 
-impl std::fmt::Display for By {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            By::Rule(id) => write!(f, "{id}"),
-            By::Rate(id) => write!(f, "{id} (rate)"),
-            By::Default => write!(f, "default"),
-            By::Fs { .. } => write!(f, "fs"),
-            By::Net { .. } => write!(f, "net"),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Decision {
     /// What the policy decided.
     pub effect: Effect,
@@ -178,9 +167,9 @@ impl Policy {
             if let Some((max, used)) = &rule.rate
                 && used.fetch_add(1, Ordering::Relaxed) >= *max
             {
-                return (Effect::Deny(EAGAIN), By::Rate(rule.id.clone()), rule.mode);
+                return (Effect::Deny(EAGAIN), By::Rate(r), rule.mode);
             }
-            return (rule.effect, By::Rule(rule.id.clone()), rule.mode);
+            return (rule.effect, By::Rule(r), rule.mode);
         }
         (self.default, By::Default, self.mode)
     }
@@ -212,7 +201,7 @@ impl Policy {
             });
             if !ok {
                 return Some(By::Net {
-                    addr: addr.to_string(),
+                    arg: addr_arg as u8,
                 });
             }
         }
@@ -221,25 +210,166 @@ impl Policy {
 }
 
 fn check_path(grants: &[Grant], req: &Request<'_>, u: &PathUse) -> Option<By> {
-    // No path (NULL, or the empty path of AT_EMPTY_PATH): the call acts on
-    // a descriptor, not a name.
+    let resolved = resolved(req, u)?;
+    let covered = match &resolved {
+        Ok(p) => grants
+            .iter()
+            .any(|g| g.perms & u.perms == u.perms && p.starts_with(&g.root)),
+        Err(_) => false,
+    };
+    (!covered).then_some(By::Fs {
+        arg: u.path as u8,
+        need: u.perms,
+    })
+}
+
+/// Where path use `u` of `req` lands: `None` when the call names no path
+/// (NULL, or the empty path of AT_EMPTY_PATH acts on the descriptor);
+/// `Err(as written)` when it cannot be resolved (unknown base, link loop).
+fn resolved(req: &Request<'_>, u: &PathUse) -> Option<Result<PathBuf, PathBuf>> {
     let raw = req.copied[u.path]?;
     let path = raw.strip_suffix(b"\0").unwrap_or(raw);
     if path.is_empty() {
         return None;
     }
     let dirfd = u.dirfd.map(|i| req.args[i] as i32);
-    let denied = |p: PathBuf| {
-        Some(By::Fs {
-            path: p,
-            need: u.perms,
-        })
-    };
-    let Some(resolved) = paths::resolve(dirfd, path, u.follow) else {
-        return denied(PathBuf::from(String::from_utf8_lossy(path).into_owned()));
-    };
-    let covered = grants
-        .iter()
-        .any(|g| g.perms & u.perms == u.perms && resolved.starts_with(&g.root));
-    if covered { None } else { denied(resolved) }
+    Some(
+        paths::resolve(dirfd, path, u.follow)
+            .ok_or_else(|| PathBuf::from(String::from_utf8_lossy(path).into_owned())),
+    )
+}
+
+impl Policy {
+    /// The id of the rule at position `r`.
+    pub fn rule_id(&self, r: u32) -> &str {
+        self.rules
+            .get(r as usize)
+            .map_or("?", |rule| rule.id.as_str())
+    }
+
+    /// A short name for what decided: a rule id, `fs`, `net` or `default`.
+    pub fn by_name(&self, by: By) -> String {
+        match by {
+            By::Rule(r) => self.rule_id(r).to_string(),
+            By::Rate(r) => format!("{} (rate)", self.rule_id(r)),
+            By::Default => "default".into(),
+            By::Fs { .. } => "fs".into(),
+            By::Net { .. } => "net".into(),
+        }
+    }
+
+    /// For an `fs` denial: the path the call would have reached.
+    pub fn denied_path(&self, req: &Request<'_>, by: By) -> Option<PathBuf> {
+        let By::Fs { arg, .. } = by else { return None };
+        let name = syscalls::names().get(req.sys)?;
+        let u = access::path_uses(name, &req.args)
+            .into_iter()
+            .find(|u| u.path == arg as usize)?;
+        Some(resolved(req, &u)?.unwrap_or_else(|p| p))
+    }
+}
+
+impl Decision {
+    /// Packs the decision into 64 bits (for a gate's ruling note).
+    pub fn pack(self) -> u64 {
+        let (effect, errno) = match self.effect {
+            Effect::Allow => (0u64, 0u64),
+            Effect::Log => (1, 0),
+            Effect::Deny(e) => (2, e as u16 as u64),
+            Effect::Kill => (3, 0),
+        };
+        let (by, a, b) = match self.by {
+            By::Rule(r) => (0u64, r, 0u8),
+            By::Rate(r) => (1, r, 0),
+            By::Default => (2, 0, 0),
+            By::Fs { arg, need } => (3, arg as u32, need),
+            By::Net { arg } => (4, arg as u32, 0),
+        };
+        let audit = u64::from(self.mode == Mode::Audit);
+        effect | by << 2 | audit << 5 | (b as u64) << 8 | errno << 16 | (a as u64) << 32
+    }
+
+    pub fn unpack(v: u64) -> Decision {
+        let (a, b, errno) = ((v >> 32) as u32, (v >> 8) as u8, (v >> 16) as u16 as i32);
+        let effect = match v & 3 {
+            0 => Effect::Allow,
+            1 => Effect::Log,
+            2 => Effect::Deny(errno),
+            _ => Effect::Kill,
+        };
+        let by = match (v >> 2) & 7 {
+            0 => By::Rule(a),
+            1 => By::Rate(a),
+            2 => By::Default,
+            3 => By::Fs {
+                arg: a as u8,
+                need: b,
+            },
+            _ => By::Net { arg: a as u8 },
+        };
+        let mode = if v >> 5 & 1 == 1 {
+            Mode::Audit
+        } else {
+            Mode::Enforce
+        };
+        Decision { effect, by, mode }
+    }
+}
+
+impl Policy {
+    /// Every path `req` names, resolved as the kernel will see it, with the
+    /// access the call needs there (what an audit records and learn grants).
+    pub fn path_accesses(&self, req: &Request<'_>) -> Vec<(PathBuf, u8)> {
+        let Some(name) = syscalls::names().get(req.sys) else {
+            return Vec::new();
+        };
+        access::path_uses(name, &req.args)
+            .into_iter()
+            .filter_map(|mut u| {
+                if req.wasm_target {
+                    u.perms = access::READ;
+                }
+                Some((resolved(req, &u)?.unwrap_or_else(|p| p), u.perms))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decisions_pack_and_unpack() {
+        let all = [
+            Decision {
+                effect: Effect::Allow,
+                by: By::Rule(7),
+                mode: Mode::Enforce,
+            },
+            Decision {
+                effect: Effect::Log,
+                by: By::Default,
+                mode: Mode::Audit,
+            },
+            Decision {
+                effect: Effect::Deny(13),
+                by: By::Fs { arg: 1, need: 5 },
+                mode: Mode::Enforce,
+            },
+            Decision {
+                effect: Effect::Deny(11),
+                by: By::Rate(65535),
+                mode: Mode::Audit,
+            },
+            Decision {
+                effect: Effect::Kill,
+                by: By::Net { arg: 4 },
+                mode: Mode::Enforce,
+            },
+        ];
+        for d in all {
+            assert_eq!(Decision::unpack(d.pack()), d);
+        }
+    }
 }

@@ -16,6 +16,24 @@ pub fn names() -> &'static [&'static str] {
     })
 }
 
+/// Argument names of `name` from the specification's C prototype
+/// (`int dirfd, char* pathname` gives `dirfd`, `pathname`); empty if unknown.
+pub fn arg_names(name: &str) -> Vec<&'static str> {
+    let prefixed = format!("SYS_{name}");
+    SPEC.lines()
+        .find_map(|l| {
+            let mut cols = l.split('\t');
+            (cols.next() == Some(prefixed.as_str())).then(|| cols.nth(6).unwrap_or(""))
+        })
+        .map(|c| {
+            c.split(',')
+                .filter_map(|p| p.trim().rsplit([' ', '*']).next())
+                .filter(|n| !n.is_empty())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Index of `name` in [`names`].
 pub fn index(name: &str) -> Option<usize> {
     names().iter().position(|n| *n == name)
@@ -417,6 +435,12 @@ mod tests {
             }
         }
         assert_eq!(names().len(), 362);
+    }
+
+    #[test]
+    fn argument_names_come_from_the_spec() {
+        assert_eq!(arg_names("openat"), ["dirfd", "pathname", "flags", "mode"]);
+        assert_eq!(arg_names("getpid"), Vec::<&str>::new());
     }
 
     #[test]

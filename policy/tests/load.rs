@@ -122,13 +122,13 @@ fn actions_modes_arguments_and_rates() {
     assert_eq!(d("getpid", [0; 6]).effect, Effect::Allow);
     let udp = d("socket", [2, 2 | 0o2000000, 0, 0, 0, 0]);
     assert_eq!(
-        (udp.effect, udp.by),
-        (Effect::Deny(13), By::Rule("no-udp".into()))
+        (udp.effect, p.by_name(udp.by)),
+        (Effect::Deny(13), "no-udp".to_string())
     );
     let tcp = d("socket", [2, 1, 0, 0, 0, 0]);
     assert_eq!(
-        (tcp.effect, tcp.by),
-        (Effect::Log, By::Rule("watch-udp".into()))
+        (tcp.effect, p.by_name(tcp.by)),
+        (Effect::Log, "watch-udp".to_string())
     );
     assert_eq!(d("execve", [0; 6]).effect, Effect::Kill);
     let k = d("kill", [1, 9, 0, 0, 0, 0]);
@@ -137,8 +137,8 @@ fn actions_modes_arguments_and_rates() {
     assert_eq!(d("getppid", [0; 6]).effect, Effect::Allow);
     let spent = d("getppid", [0; 6]);
     assert_eq!(
-        (spent.effect, spent.by),
-        (Effect::Deny(11), By::Rate("budget".into()))
+        (spent.effect, p.by_name(spent.by)),
+        (Effect::Deny(11), "budget (rate)".to_string())
     );
     assert_eq!(d("read", [0, 0, 4096, 0, 0, 0]).effect, Effect::Allow);
     let big = d("read", [0, 0, 4097, 0, 0, 0]);

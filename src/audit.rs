@@ -1,0 +1,184 @@
+//! The audit trail: one JSON line per event, written with a single
+//! `write(2)` each so that nothing is lost however the run ends (guest
+//! exit, kill, trap, or a signal to waligate itself), and the `--strace`
+//! view of the same events.
+
+use policy::constants::errno_name;
+use policy::{By, Decision, Effect, Policy};
+use serde_json::{Value, json};
+use std::fs::File;
+use std::io::Write;
+use std::path::Path;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+use wali_core::decode::Call;
+
+/// Which calls become events.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Level {
+    /// Denials, kills, `log` rules and audit-mode would-denials.
+    Decisions,
+    /// Every call.
+    All,
+}
+
+pub struct Audit {
+    file: Option<Mutex<File>>,
+    strace: bool,
+    pub level: Level,
+    seq: AtomicU64,
+    guest: String,
+}
+
+fn now_ns() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64)
+}
+
+impl Audit {
+    pub fn new(
+        path: Option<&Path>,
+        level: Level,
+        strace: bool,
+        guest: &str,
+    ) -> anyhow::Result<Audit> {
+        let file = match path {
+            Some(p) => Some(Mutex::new(File::create(p).map_err(|e| {
+                anyhow::anyhow!("cannot write audit log {}: {e}", p.display())
+            })?)),
+            None => None,
+        };
+        Ok(Audit {
+            file,
+            strace,
+            level,
+            seq: AtomicU64::new(0),
+            guest: guest.to_string(),
+        })
+    }
+
+    /// Whether any event is wanted at all.
+    pub fn active(&self) -> bool {
+        self.file.is_some() || self.strace
+    }
+
+    /// Whether every call becomes an event (so none may skip the policy).
+    pub fn records_all(&self) -> bool {
+        self.active() && (self.level == Level::All || self.strace)
+    }
+
+    /// Whether a call with this decision becomes an event.
+    pub fn wants(&self, d: &Decision) -> bool {
+        self.records_all() || self.active() && d.effect != Effect::Allow
+    }
+
+    fn write(&self, event: &Value) {
+        if let Some(f) = &self.file {
+            let mut line = event.to_string();
+            line.push('\n');
+            if let Ok(mut f) = f.lock() {
+                // One write per event: a partial log is always whole lines.
+                let _ = f.write_all(line.as_bytes());
+            }
+        }
+    }
+
+    /// Records one syscall; `paths` are the resolved paths it names with
+    /// the access each needs.
+    pub fn syscall(
+        &self,
+        policy: &Policy,
+        call: &Call<'_>,
+        d: &Decision,
+        ret: i64,
+        dur_ns: u64,
+        paths: &[(std::path::PathBuf, u8)],
+    ) {
+        let args = crate::decode_args::args(call);
+        if self.strace {
+            let shown: Vec<String> = (0..args.len())
+                .map(|i| crate::decode_args::strace_value(call, i))
+                .collect();
+            let result = if (-4095..0).contains(&ret) {
+                format!("{ret} {}", errno_name(-ret as i32).unwrap_or("E?"))
+            } else {
+                ret.to_string()
+            };
+            let note = match d.effect {
+                Effect::Allow => String::new(),
+                e => format!(
+                    " [{} by {}{}]",
+                    effect_name(e),
+                    policy.by_name(d.by),
+                    mode_note(d)
+                ),
+            };
+            eprintln!("{}({}) = {result}{note}", call.sys.name, shown.join(", "));
+        }
+        if self.file.is_none() || (self.level == Level::Decisions && d.effect == Effect::Allow) {
+            return;
+        }
+        let mut event = json!({
+            "event": "syscall",
+            "ts": now_ns(),
+            "seq": self.seq.fetch_add(1, Ordering::Relaxed),
+            "guest": self.guest,
+            "pid": std::process::id(),
+            // SAFETY: gettid has no preconditions.
+            "tid": unsafe { libc::gettid() },
+            "layer": "wali",
+            "syscall": call.sys.name,
+            "args": args,
+            "decision": effect_name(d.effect),
+            "rule": policy.by_name(d.by),
+            "mode": match d.mode { policy::model::Mode::Enforce => "enforce", policy::model::Mode::Audit => "audit" },
+            "ret": ret,
+            "dur_ns": dur_ns,
+        });
+        if (-4095..0).contains(&ret) {
+            event["errno"] = errno_name(-ret as i32).map_or(Value::Null, Value::from);
+        }
+        if !paths.is_empty() {
+            event["paths"] = paths
+                .iter()
+                .map(|(p, need)| json!({"path": p.to_string_lossy(), "need": policy::access::perm_names(*need)}))
+                .collect();
+        }
+        if let By::Fs { need, .. } = d.by {
+            event["need"] = policy::access::perm_names(need).into();
+        }
+        self.write(&event);
+    }
+
+    /// Records how the run ended.
+    pub fn exit(&self, outcome: &str, status: i32) {
+        self.write(&json!({
+            "event": "exit",
+            "ts": now_ns(),
+            "seq": self.seq.fetch_add(1, Ordering::Relaxed),
+            "guest": self.guest,
+            "pid": std::process::id(),
+            "outcome": outcome,
+            "status": status,
+        }));
+    }
+}
+
+fn effect_name(e: Effect) -> &'static str {
+    match e {
+        Effect::Allow => "allow",
+        Effect::Log => "log",
+        Effect::Deny(_) => "deny",
+        Effect::Kill => "kill",
+    }
+}
+
+fn mode_note(d: &Decision) -> &'static str {
+    if d.mode == policy::model::Mode::Audit && d.effect.denies() {
+        ", audit mode: allowed"
+    } else {
+        ""
+    }
+}
