@@ -32,31 +32,18 @@ pub struct Audit {
 }
 
 fn now_ns() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64)
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
 }
 
 impl Audit {
-    pub fn new(
-        path: Option<&Path>,
-        level: Level,
-        strace: bool,
-        guest: &str,
-    ) -> anyhow::Result<Audit> {
+    pub fn new(path: Option<&Path>, level: Level, strace: bool, guest: &str) -> anyhow::Result<Audit> {
         let file = match path {
-            Some(p) => Some(Mutex::new(File::create(p).map_err(|e| {
-                anyhow::anyhow!("cannot write audit log {}: {e}", p.display())
-            })?)),
+            Some(p) => Some(Mutex::new(
+                File::create(p).map_err(|e| anyhow::anyhow!("cannot write audit log {}: {e}", p.display()))?,
+            )),
             None => None,
         };
-        Ok(Audit {
-            file,
-            strace,
-            level,
-            seq: AtomicU64::new(0),
-            guest: guest.to_string(),
-        })
+        Ok(Audit { file, strace, level, seq: AtomicU64::new(0), guest: guest.to_string() })
     }
 
     /// Whether any event is wanted at all.
@@ -98,9 +85,7 @@ impl Audit {
     ) {
         let args = crate::decode_args::args(call);
         if self.strace {
-            let shown: Vec<String> = (0..args.len())
-                .map(|i| crate::decode_args::strace_value(call, i))
-                .collect();
+            let shown: Vec<String> = (0..args.len()).map(|i| crate::decode_args::strace_value(call, i)).collect();
             let result = if (-4095..0).contains(&ret) {
                 format!("{ret} {}", errno_name(-ret as i32).unwrap_or("E?"))
             } else {
@@ -108,12 +93,7 @@ impl Audit {
             };
             let note = match d.effect {
                 Effect::Allow => String::new(),
-                e => format!(
-                    " [{} by {}{}]",
-                    effect_name(e),
-                    policy.by_name(d.by),
-                    mode_note(d)
-                ),
+                e => format!(" [{} by {}{}]", effect_name(e), policy.by_name(d.by), mode_note(d)),
             };
             eprintln!("{}({}) = {result}{note}", call.sys.name, shown.join(", "));
         }
@@ -176,9 +156,5 @@ fn effect_name(e: Effect) -> &'static str {
 }
 
 fn mode_note(d: &Decision) -> &'static str {
-    if d.mode == policy::model::Mode::Audit && d.effect.denies() {
-        ", audit mode: allowed"
-    } else {
-        ""
-    }
+    if d.mode == policy::model::Mode::Audit && d.effect.denies() { ", audit mode: allowed" } else { "" }
 }

@@ -14,11 +14,7 @@ use wali_core::{Outcome, RunOptions};
 pub const EXIT_HOST_ERROR: i32 = 125;
 
 #[derive(Parser)]
-#[command(
-    name = "waligate",
-    version,
-    about = "Run untrusted WebAssembly behind a syscall gate"
-)]
+#[command(name = "waligate", version, about = "Run untrusted WebAssembly behind a syscall gate")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -110,12 +106,7 @@ struct RunArgs {
     #[arg(long)]
     no_cache: bool,
     /// The module, then the guest's arguments, passed untouched.
-    #[arg(
-        value_name = "MODULE [ARGS]",
-        required = true,
-        trailing_var_arg = true,
-        allow_hyphen_values = true
-    )]
+    #[arg(value_name = "MODULE [ARGS]", required = true, trailing_var_arg = true, allow_hyphen_values = true)]
     command: Vec<OsString>,
 }
 
@@ -148,10 +139,8 @@ fn command(command: Command) -> Result<i32> {
             Ok(0)
         }
         Command::Inspect { module } => {
-            let bytes = std::fs::read(&module)
-                .with_context(|| format!("cannot read module {}", module.display()))?;
-            let report =
-                crate::inspect::inspect(&bytes).with_context(|| format!("{}", module.display()))?;
+            let bytes = std::fs::read(&module).with_context(|| format!("cannot read module {}", module.display()))?;
+            let report = crate::inspect::inspect(&bytes).with_context(|| format!("{}", module.display()))?;
             print!("{}", report.render()?);
             Ok(0)
         }
@@ -162,17 +151,11 @@ fn command(command: Command) -> Result<i32> {
 fn environment(args: &RunArgs) -> Result<Vec<String>> {
     let mut env = Vec::new();
     if let Some(path) = &args.env_file {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("cannot read env file {}", path.display()))?;
+        let text = std::fs::read_to_string(path).with_context(|| format!("cannot read env file {}", path.display()))?;
         env.extend(text.lines().filter(|l| !l.is_empty()).map(str::to_owned));
     }
     if let Some(fd) = args.env_fd {
-        env.extend(
-            read_env_fd(fd)?
-                .lines()
-                .filter(|l| !l.is_empty())
-                .map(str::to_owned),
-        );
+        env.extend(read_env_fd(fd)?.lines().filter(|l| !l.is_empty()).map(str::to_owned));
     }
     for entry in &args.env {
         wali_core::envfile::validate(entry)?;
@@ -256,13 +239,10 @@ fn policy_command(cmd: PolicyCommand) -> Result<i32> {
         }
         PolicyCommand::Learn { audit, output } => {
             let events = crate::summary::events(&audit)?;
-            let name = output
-                .file_stem()
-                .map_or_else(|| "learned".into(), |s| s.to_string_lossy().into_owned());
+            let name = output.file_stem().map_or_else(|| "learned".into(), |s| s.to_string_lossy().into_owned());
             let learned = crate::learn::learn(&events, &name)?;
             let text = serde_json::to_string_pretty(&learned)? + "\n";
-            std::fs::write(&output, text)
-                .with_context(|| format!("cannot write {}", output.display()))?;
+            std::fs::write(&output, text).with_context(|| format!("cannot write {}", output.display()))?;
             eprintln!(
                 "waligate: wrote {} ({} rules, {} fs grants) from {} events",
                 output.display(),
@@ -278,31 +258,15 @@ fn policy_command(cmd: PolicyCommand) -> Result<i32> {
 fn run(args: RunArgs) -> Result<i32> {
     let module = PathBuf::from(&args.command[0]);
     let env = environment(&args)?;
-    let env = if env.is_empty() {
-        None
-    } else {
-        Some(EnvFile::create(&env)?)
-    };
+    let env = if env.is_empty() { None } else { Some(EnvFile::create(&env)?) };
     let rw = policy::access::READ | policy::access::WRITE | policy::access::CREATE;
-    let mut grants: Vec<(PathBuf, u8)> = dir_grants(&args.dirs)?
-        .into_iter()
-        .map(|d| (d, rw))
-        .collect();
+    let mut grants: Vec<(PathBuf, u8)> = dir_grants(&args.dirs)?.into_iter().map(|d| (d, rw)).collect();
     if let Some(e) = &env {
-        grants.push((
-            PathBuf::from(std::ffi::OsStr::from_bytes(e.path.to_bytes())),
-            policy::access::READ,
-        ));
+        grants.push((PathBuf::from(std::ffi::OsStr::from_bytes(e.path.to_bytes())), policy::access::READ));
     }
     let policy = load_policy(&args.policy, &context(grants)?)?;
-    let level = args.audit_level.unwrap_or(if policy.audit_all {
-        Level::All
-    } else {
-        Level::Decisions
-    });
-    let guest_name = module
-        .file_name()
-        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+    let level = args.audit_level.unwrap_or(if policy.audit_all { Level::All } else { Level::Decisions });
+    let guest_name = module.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
     let audit = Audit::new(args.audit.as_deref(), level, args.strace, &guest_name)?;
     // The gate lives as long as the process: the guest's calls borrow it.
     let gate: &'static PolicyGate = Box::leak(Box::new(PolicyGate::new(policy, audit)));
@@ -314,11 +278,7 @@ fn run(args: RunArgs) -> Result<i32> {
         module,
         argv,
         env,
-        cache_dir: if args.no_cache {
-            None
-        } else {
-            wali_core::cache::default_dir()
-        },
+        cache_dir: if args.no_cache { None } else { wali_core::cache::default_dir() },
         gate,
     })?;
     let kind = match &outcome {

@@ -29,9 +29,7 @@ fn family(syscall: &str, arg: usize) -> Option<Family> {
     use Family::*;
     Some(match (syscall, arg) {
         ("open", 1) | ("openat", 2) => Open,
-        ("newfstatat" | "fchmodat", 3) | ("statx" | "unlinkat", 2) | ("fchownat" | "linkat", 4) => {
-            At
-        }
+        ("newfstatat" | "fchmodat", 3) | ("statx" | "unlinkat", 2) | ("fchownat" | "linkat", 4) => At,
         ("utimensat", 3) => At,
         ("mmap" | "mprotect", 2) => Prot,
         ("mmap", 3) => Map,
@@ -47,10 +45,7 @@ fn family(syscall: &str, arg: usize) -> Option<Family> {
 }
 
 fn exact(prefix: &str, v: u64) -> Option<String> {
-    CONSTANTS
-        .iter()
-        .find(|(n, val)| n.starts_with(prefix) && *val == v)
-        .map(|(n, _)| n.to_string())
+    CONSTANTS.iter().find(|(n, val)| n.starts_with(prefix) && *val == v).map(|(n, _)| n.to_string())
 }
 
 /// `base|FLAG|FLAG|0x..` for the single-bit constants with `prefix`.
@@ -74,11 +69,7 @@ fn named(f: Family, v: u64) -> String {
         Family::Open => {
             let mode = exact("O_", v32 & 3).unwrap_or_default();
             let rest = v32 & !3;
-            if rest == 0 {
-                mode
-            } else {
-                bits("O_", Some(mode), rest, &["O_ACCMODE"])
-            }
+            if rest == 0 { mode } else { bits("O_", Some(mode), rest, &["O_ACCMODE"]) }
         }
         Family::At if v32 == 0 => "0".into(),
         Family::At => bits("AT_", None, v32, &[]),
@@ -88,16 +79,7 @@ fn named(f: Family, v: u64) -> String {
         Family::Sock => {
             let ty = exact("SOCK_", v32 & 0xf).unwrap_or_else(|| format!("{:#x}", v32 & 0xf));
             let rest = v32 & !0xf;
-            if rest == 0 {
-                ty
-            } else {
-                bits(
-                    "SOCK_",
-                    Some(ty),
-                    rest,
-                    &["SOCK_STREAM", "SOCK_DGRAM", "SOCK_RAW"],
-                )
-            }
+            if rest == 0 { ty } else { bits("SOCK_", Some(ty), rest, &["SOCK_STREAM", "SOCK_DGRAM", "SOCK_RAW"]) }
         }
         Family::Exact(prefix) => exact(prefix, v).unwrap_or_else(|| (v as i64).to_string()),
         Family::Mode => format!("0{:o}", v32),
@@ -111,19 +93,10 @@ pub fn value(call: &Call<'_>, i: usize) -> Value {
     match kind {
         Arg::Fd if raw == -100 => "AT_FDCWD".into(),
         Arg::Fd => raw.into(),
-        Arg::Path => call
-            .path(i)
-            .map_or(Value::Null, |p| p.to_string_lossy().into()),
-        Arg::AddrIn(_) => call
-            .copied(i)
-            .and_then(SockAddr::decode)
-            .map_or(Value::Null, |a| a.to_string().into()),
+        Arg::Path => call.path(i).map_or(Value::Null, |p| p.to_string_lossy().into()),
+        Arg::AddrIn(_) => call.copied(i).and_then(SockAddr::decode).map_or(Value::Null, |a| a.to_string().into()),
         Arg::Int | Arg::UInt => {
-            let v = if kind == Arg::UInt {
-                raw as u32 as u64
-            } else {
-                raw as u64
-            };
+            let v = if kind == Arg::UInt { raw as u32 as u64 } else { raw as u64 };
             match family(call.sys.name, i) {
                 Some(f) => named(f, v).into(),
                 None if kind == Arg::UInt => v.into(),
@@ -149,14 +122,7 @@ pub fn strace_value(call: &Call<'_>, i: usize) -> String {
 pub fn args(call: &Call<'_>) -> serde_json::Map<String, Value> {
     let names = policy::syscalls::arg_names(call.sys.name);
     (0..call.sys.args.len())
-        .map(|i| {
-            (
-                names
-                    .get(i)
-                    .map_or_else(|| format!("arg{i}"), |n| n.to_string()),
-                value(call, i),
-            )
-        })
+        .map(|i| (names.get(i).map_or_else(|| format!("arg{i}"), |n| n.to_string()), value(call, i)))
         .collect()
 }
 
@@ -169,10 +135,7 @@ mod tests {
         assert_eq!(named(Family::Open, 0o1101), "O_WRONLY|O_CREAT|O_TRUNC");
         assert_eq!(named(Family::Open, 0), "O_RDONLY");
         assert_eq!(named(Family::Open, 0o2000002), "O_RDWR|O_CLOEXEC");
-        assert_eq!(
-            named(Family::Sock, 2 | 0o2000000),
-            "SOCK_DGRAM|SOCK_CLOEXEC"
-        );
+        assert_eq!(named(Family::Sock, 2 | 0o2000000), "SOCK_DGRAM|SOCK_CLOEXEC");
         assert_eq!(named(Family::Prot, 3), "PROT_READ|PROT_WRITE");
         assert_eq!(named(Family::Map, 0x22), "MAP_PRIVATE|MAP_ANONYMOUS");
         assert_eq!(named(Family::Exact("AF_"), 10), "AF_INET6");

@@ -23,16 +23,8 @@ pub struct PolicyGate {
 
 impl PolicyGate {
     pub fn new(policy: Policy, audit: crate::audit::Audit) -> Self {
-        let index = SYSCALLS
-            .iter()
-            .map(|s| policy::syscalls::index(s.name).unwrap_or(usize::MAX))
-            .collect();
-        PolicyGate {
-            policy,
-            audit,
-            index,
-            explained: Mutex::new(HashSet::new()),
-        }
+        let index = SYSCALLS.iter().map(|s| policy::syscalls::index(s.name).unwrap_or(usize::MAX)).collect();
+        PolicyGate { policy, audit, index, explained: Mutex::new(HashSet::new()) }
     }
 
     pub fn audit(&self) -> &crate::audit::Audit {
@@ -46,15 +38,8 @@ impl PolicyGate {
             _ => call.raw[i] as u64,
         });
         let wasm_target = call.sys.name == "execve"
-            && call
-                .path(0)
-                .is_some_and(|p| is_wasm(Path::new(std::ffi::OsStr::from_bytes(p.to_bytes()))));
-        Request {
-            sys,
-            args,
-            copied: std::array::from_fn(|i| call.copied(i)),
-            wasm_target,
-        }
+            && call.path(0).is_some_and(|p| is_wasm(Path::new(std::ffi::OsStr::from_bytes(p.to_bytes()))));
+        Request { sys, args, copied: std::array::from_fn(|i| call.copied(i)), wasm_target }
     }
 
     /// Says, once per syscall and decider, why a call was refused and what
@@ -69,27 +54,13 @@ impl PolicyGate {
         let (what, fix) = match d.by {
             By::Fs { need, .. } => {
                 let path = self.policy.denied_path(req, d.by).unwrap_or_default();
-                let dir = if path.is_dir() {
-                    path.as_path()
-                } else {
-                    path.parent().unwrap_or(&path)
-                };
+                let dir = if path.is_dir() { path.as_path() } else { path.parent().unwrap_or(&path) };
                 let fix = if need & policy::access::EXEC != 0 {
-                    format!(
-                        "a policy fs grant with exec access to {} would allow it",
-                        dir.display()
-                    )
+                    format!("a policy fs grant with exec access to {} would allow it", dir.display())
                 } else {
                     format!("--dir {} would allow it", dir.display())
                 };
-                (
-                    format!(
-                        "{} access to {} is outside the fs grants",
-                        perm_names(need),
-                        path.display()
-                    ),
-                    fix,
-                )
+                (format!("{} access to {} is outside the fs grants", perm_names(need), path.display()), fix)
             }
             By::Net { arg } => {
                 let addr = req.copied[arg as usize]
@@ -104,9 +75,7 @@ impl PolicyGate {
                 let id = self.policy.rule_id(r);
                 (
                     format!("rule {id:?} refuses it"),
-                    format!(
-                        "a policy that extends {policy:?} with \"remove_rules\": [{id:?}] would allow it"
-                    ),
+                    format!("a policy that extends {policy:?} with \"remove_rules\": [{id:?}] would allow it"),
                 )
             }
             By::Rate(r) => (
@@ -115,16 +84,10 @@ impl PolicyGate {
             ),
             By::Default => (
                 "no rule allows it".into(),
-                format!(
-                    "a rule {{\"syscalls\": [{name:?}], \"action\": \"allow\"}} would allow it"
-                ),
+                format!("a rule {{\"syscalls\": [{name:?}], \"action\": \"allow\"}} would allow it"),
             ),
         };
-        let outcome = if d.effect == Effect::Kill {
-            "kills the guest on"
-        } else {
-            "denied"
-        };
+        let outcome = if d.effect == Effect::Kill { "kills the guest on" } else { "denied" };
         eprintln!("waligate: policy {policy:?} {outcome} {name}: {what}; {fix}");
     }
 }
@@ -153,23 +116,12 @@ impl Gate for PolicyGate {
             Effect::Deny(errno) => Verdict::Deny(errno),
             Effect::Kill => Verdict::Kill,
         };
-        Ruling {
-            verdict,
-            note: d.pack(),
-            record: self.audit.wants(&d),
-        }
+        Ruling { verdict, note: d.pack(), record: self.audit.wants(&d) }
     }
 
     fn record(&self, call: &Call<'_>, ruling: Ruling, ret: i64, dur_ns: u64) {
         let sys = table::position(call.sys).map_or(usize::MAX, |i| self.index[i]);
         let paths = self.policy.path_accesses(&self.request(sys, call));
-        self.audit.syscall(
-            &self.policy,
-            call,
-            &Decision::unpack(ruling.note),
-            ret,
-            dur_ns,
-            &paths,
-        );
+        self.audit.syscall(&self.policy, call, &Decision::unpack(ruling.note), ret, dur_ns, &paths);
     }
 }

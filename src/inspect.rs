@@ -36,20 +36,13 @@ pub fn inspect(wasm: &[u8]) -> Result<Report> {
             }
         }
     }
-    let interface = match (
-        modules.contains("wali"),
-        modules.contains("wasi_snapshot_preview1"),
-    ) {
+    let interface = match (modules.contains("wali"), modules.contains("wasi_snapshot_preview1")) {
         (true, false) => "WALI",
         (false, true) => "WASI preview1",
         (true, true) => "mixed WALI and WASI (not runnable)",
         (false, false) => "none (imports neither wali nor wasi_snapshot_preview1)",
     };
-    Ok(Report {
-        interface,
-        syscalls: syscalls.into_iter().collect(),
-        other: other.into_iter().collect(),
-    })
+    Ok(Report { interface, syscalls: syscalls.into_iter().collect(), other: other.into_iter().collect() })
 }
 
 impl Report {
@@ -59,11 +52,16 @@ impl Report {
         PolicyFile {
             version: 1,
             name: Some("suggested".into()),
-            description: Some("Allows exactly the syscalls the module imports; files and network as in the default profile.".into()),
+            description: Some(
+                "Allows exactly the syscalls the module imports; files and network as in the default profile.".into(),
+            ),
             extends: None,
             default: Some(Verdict { action: Action::Errno, errno: Some("EPERM".into()) }),
             mode: None,
-            fs: Some(vec![policy::model::FsGrant { path: "$CWD".into(), access: policy::model::Access::Word("read-write".into()) }]),
+            fs: Some(vec![policy::model::FsGrant {
+                path: "$CWD".into(),
+                access: policy::model::Access::Word("read-write".into()),
+            }]),
             net: Some(Vec::new()),
             rules: vec![Rule {
                 id: "imports".into(),
@@ -83,25 +81,11 @@ impl Report {
     pub fn render(&self) -> Result<String> {
         let mut out = String::new();
         writeln!(out, "interface: {}", self.interface)?;
-        writeln!(
-            out,
-            "syscalls ({}): {}",
-            self.syscalls.len(),
-            self.syscalls.join(" ")
-        )?;
+        writeln!(out, "syscalls ({}): {}", self.syscalls.len(), self.syscalls.join(" "))?;
         if !self.other.is_empty() {
-            writeln!(
-                out,
-                "other imports ({}): {}",
-                self.other.len(),
-                self.other.join(" ")
-            )?;
+            writeln!(out, "other imports ({}): {}", self.other.len(), self.other.join(" "))?;
         }
-        writeln!(
-            out,
-            "suggested policy:\n{}",
-            serde_json::to_string_pretty(&self.suggested_policy())?
-        )?;
+        writeln!(out, "suggested policy:\n{}", serde_json::to_string_pretty(&self.suggested_policy())?)?;
         Ok(out)
     }
 }

@@ -23,6 +23,7 @@ fn arg(a: &Arg) -> String {
         Arg::Array(i, n) => format!("array [arg{i}] x {n}B"),
         Arg::FdSet => "fd_set".into(),
         Arg::Addr => "guest addr".into(),
+        Arg::Msghdr => "msghdr (name copied)".into(),
         Arg::Raw => "converted".into(),
     }
 }
@@ -47,9 +48,7 @@ pub fn markdown() -> String {
         count(&|i| matches!(i, Imp::Emulated(_))),
         count(&|i| matches!(i, Imp::Nosys(_))),
     );
-    out.push_str(
-        "| syscall | spec | x86_64 nr | arguments | carried out |\n|---|---|---|---|---|\n",
-    );
+    out.push_str("| syscall | spec | x86_64 nr | arguments | carried out |\n|---|---|---|---|---|\n");
     for s in SYSCALLS {
         let args = s.args.iter().map(arg).collect::<Vec<_>>().join(", ");
         let how = match s.imp {
@@ -58,11 +57,7 @@ pub fn markdown() -> String {
             Imp::Nosys(why) => format!("ENOSYS: {}", why.describe()),
         };
         let spec = if in_spec(s.name) { "spec" } else { "" };
-        let _ = writeln!(
-            out,
-            "| `{}` | {spec} | {} | {} | {} |",
-            s.name, s.nr, args, how
-        );
+        let _ = writeln!(out, "| `{}` | {spec} | {} | {} | {} |", s.name, s.nr, args, how);
     }
     out
 }

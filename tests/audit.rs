@@ -7,19 +7,11 @@ use serde_json::Value;
 use std::path::Path;
 
 fn events(path: &Path) -> Vec<Value> {
-    std::fs::read_to_string(path)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
 fn syscalls(events: &[Value]) -> Vec<String> {
-    events
-        .iter()
-        .filter(|e| e["event"] == "syscall")
-        .map(|e| e["syscall"].as_str().unwrap().to_string())
-        .collect()
+    events.iter().filter(|e| e["event"] == "syscall").map(|e| e["syscall"].as_str().unwrap().to_string()).collect()
 }
 
 const FOUR_CALLS: &str = r#"(module
@@ -42,14 +34,7 @@ fn every_call_is_one_decoded_event() {
     let m = dir.path().join("four.wat");
     std::fs::write(&m, FOUR_CALLS).unwrap();
     let log = dir.path().join("audit.jsonl");
-    let r = capture(
-        waligate()
-            .arg("run")
-            .arg("--audit")
-            .arg(&log)
-            .args(["--audit-level", "all", "--strace"])
-            .arg(&m),
-    );
+    let r = capture(waligate().arg("run").arg("--audit").arg(&log).args(["--audit-level", "all", "--strace"]).arg(&m));
     assert_eq!((r.status, r.stdout.as_str()), (3, "hi\n"));
     let ev = events(&log);
     assert_eq!(syscalls(&ev), ["write", "getpid", "openat", "exit_group"]);
@@ -59,47 +44,20 @@ fn every_call_is_one_decoded_event() {
         serde_json::json!({"dirfd": "AT_FDCWD", "pathname": "/etc/shadow", "flags": "O_WRONLY|O_CREAT|O_TRUNC", "mode": "0644"})
     );
     assert_eq!(
-        (
-            &open["decision"],
-            &open["rule"],
-            &open["mode"],
-            &open["ret"],
-            &open["errno"],
-            &open["layer"]
-        ),
-        (
-            &"deny".into(),
-            &"fs".into(),
-            &"enforce".into(),
-            &(-13).into(),
-            &"EACCES".into(),
-            &"wali".into()
-        )
+        (&open["decision"], &open["rule"], &open["mode"], &open["ret"], &open["errno"], &open["layer"]),
+        (&"deny".into(), &"fs".into(), &"enforce".into(), &(-13).into(), &"EACCES".into(), &"wali".into())
     );
-    assert_eq!(
-        open["paths"],
-        serde_json::json!([{"path": "/etc/shadow", "need": "write+create"}])
-    );
+    assert_eq!(open["paths"], serde_json::json!([{"path": "/etc/shadow", "need": "write+create"}]));
     assert_eq!(ev[0]["rule"], "programs");
-    assert_eq!(
-        ev[1]["ret"].as_i64(),
-        Some(i64::from(ev[1]["pid"].as_u64().unwrap() as u32))
-    );
+    assert_eq!(ev[1]["ret"].as_i64(), Some(i64::from(ev[1]["pid"].as_u64().unwrap() as u32)));
     for (i, e) in ev.iter().enumerate() {
         assert_eq!(e["seq"], i);
         assert_eq!(e["guest"], "four.wat");
     }
     assert_eq!(ev[4]["event"], "exit");
-    assert_eq!(
-        (&ev[4]["outcome"], &ev[4]["status"]),
-        (&"exited".into(), &3.into())
-    );
+    assert_eq!((&ev[4]["outcome"], &ev[4]["status"]), (&"exited".into(), &3.into()));
     // The strace view shows the same calls.
-    let strace: Vec<&str> = r
-        .stderr
-        .lines()
-        .filter(|l| !l.starts_with("waligate:"))
-        .collect();
+    let strace: Vec<&str> = r.stderr.lines().filter(|l| !l.starts_with("waligate:")).collect();
     assert_eq!(
         strace,
         [
@@ -134,35 +92,21 @@ fn the_trail_survives_traps_kills_and_signals() {
     )
     .unwrap();
     let log = dir.path().join("trap.jsonl");
-    let r = capture(
-        waligate()
-            .arg("run")
-            .arg("--audit")
-            .arg(&log)
-            .args(["--audit-level", "all"])
-            .arg(&trap),
-    );
+    let r = capture(waligate().arg("run").arg("--audit").arg(&log).args(["--audit-level", "all"]).arg(&trap));
     assert_eq!(r.status, 134);
     let ev = events(&log);
     assert_eq!(syscalls(&ev), ["getpid"]);
-    assert_eq!(
-        (&ev[1]["outcome"], &ev[1]["status"]),
-        (&"trapped".into(), &134.into())
-    );
+    assert_eq!((&ev[1]["outcome"], &ev[1]["status"]), (&"trapped".into(), &134.into()));
 
     // A policy kill is recorded as the kill it was.
     let policy = dir.path().join("p.json");
-    std::fs::write(&policy, r#"{"version": 1, "extends": "default", "rules": [{"id": "k", "syscalls": ["getpid"], "action": "kill"}]}"#).unwrap();
+    std::fs::write(
+        &policy,
+        r#"{"version": 1, "extends": "default", "rules": [{"id": "k", "syscalls": ["getpid"], "action": "kill"}]}"#,
+    )
+    .unwrap();
     let log = dir.path().join("kill.jsonl");
-    let r = capture(
-        waligate()
-            .arg("run")
-            .arg("--policy")
-            .arg(&policy)
-            .arg("--audit")
-            .arg(&log)
-            .arg(&trap),
-    );
+    let r = capture(waligate().arg("run").arg("--policy").arg(&policy).arg("--audit").arg(&log).arg(&trap));
     assert_eq!(r.status, 137);
     let ev = events(&log);
     assert_eq!(
@@ -182,14 +126,8 @@ fn the_trail_survives_traps_kills_and_signals() {
     )
     .unwrap();
     let log = dir.path().join("signal.jsonl");
-    let mut child = waligate()
-        .arg("run")
-        .arg("--audit")
-        .arg(&log)
-        .args(["--audit-level", "all"])
-        .arg(&blocked)
-        .spawn()
-        .unwrap();
+    let mut child =
+        waligate().arg("run").arg("--audit").arg(&log).args(["--audit-level", "all"]).arg(&blocked).spawn().unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while std::fs::read_to_string(&log).map_or(true, |t| !t.contains("getpid")) {
         assert!(std::time::Instant::now() < deadline, "guest never ran");
@@ -209,31 +147,14 @@ fn summary_counts_calls_errors_and_denials() {
     let m = dir.path().join("four.wat");
     std::fs::write(&m, FOUR_CALLS).unwrap();
     let log = dir.path().join("audit.jsonl");
-    capture(
-        waligate()
-            .arg("run")
-            .arg("--audit")
-            .arg(&log)
-            .args(["--audit-level", "all"])
-            .arg(&m),
-    );
+    capture(waligate().arg("run").arg("--audit").arg(&log).args(["--audit-level", "all"]).arg(&m));
     let r = capture(waligate().args(["audit", "summary"]).arg(&log));
     assert_eq!(r.status, 0);
     let lines: Vec<&str> = r.stdout.lines().collect();
-    assert_eq!(
-        lines[0],
-        "% time     seconds  usecs/call     calls    errors   denials syscall"
-    );
+    assert_eq!(lines[0], "% time     seconds  usecs/call     calls    errors   denials syscall");
     let counts = |name: &str| -> Vec<String> {
-        let l = lines
-            .iter()
-            .find(|l| l.ends_with(&format!(" {name}")))
-            .unwrap();
-        l.split_whitespace()
-            .skip(3)
-            .take(3)
-            .map(str::to_string)
-            .collect()
+        let l = lines.iter().find(|l| l.ends_with(&format!(" {name}"))).unwrap();
+        l.split_whitespace().skip(3).take(3).map(str::to_string).collect()
     };
     assert_eq!(counts("openat"), ["1", "1", "1"]);
     assert_eq!(counts("write"), ["1", "0", "0"]);
@@ -267,44 +188,25 @@ fn learned_policy_reruns_the_guest_with_zero_denials() {
     let first = files(Path::new("unrestricted"), &log);
     assert_eq!(first.status, 0, "{}", first.stderr);
     let learned = work.path().join("learned.json");
-    let r = capture(
-        waligate()
-            .args(["policy", "learn"])
-            .arg(&log)
-            .arg("-o")
-            .arg(&learned),
-    );
+    let r = capture(waligate().args(["policy", "learn"]).arg(&log).arg("-o").arg(&learned));
     assert_eq!(r.status, 0, "{}", r.stderr);
     let check = capture(waligate().args(["policy", "check"]).arg(&learned));
     assert_eq!(check.stdout, format!("{}: valid\n", learned.display()));
 
     let relog = work.path().join("relearn.jsonl");
     let second = files(&learned, &relog);
-    assert_eq!(
-        (
-            second.status,
-            second.stdout.as_str(),
-            second.stderr.as_str()
-        ),
-        (0, first.stdout.as_str(), "")
-    );
+    assert_eq!((second.status, second.stdout.as_str(), second.stderr.as_str()), (0, first.stdout.as_str(), ""));
     let ev = events(&relog);
-    let denials: Vec<&Value> = ev
-        .iter()
-        .filter(|e| e["decision"] == "deny" || e["decision"] == "kill")
-        .collect();
+    let denials: Vec<&Value> = ev.iter().filter(|e| e["decision"] == "deny" || e["decision"] == "kill").collect();
     assert!(denials.is_empty(), "{denials:?}");
     assert_eq!(syscalls(&ev).len(), syscalls(&events(&log)).len());
 
     // The learned policy is tight: a write elsewhere is refused.
-    let r = capture(
-        waligate()
-            .arg("run")
-            .arg("--policy")
-            .arg(&learned)
-            .arg(guest("probe"))
-            .args(["write", "/tmp/elsewhere", "x"]),
-    );
+    let r = capture(waligate().arg("run").arg("--policy").arg(&learned).arg(guest("probe")).args([
+        "write",
+        "/tmp/elsewhere",
+        "x",
+    ]));
     assert_eq!(r.stdout, "write /tmp/elsewhere = -EACCES\n");
 }
 
@@ -316,17 +218,12 @@ fn inspect_reports_interface_syscalls_and_a_policy() {
     let r = capture(waligate().arg("inspect").arg(&m));
     assert_eq!(r.status, 0);
     assert!(
-        r.stdout.starts_with(
-            "interface: WALI\nsyscalls (4): exit_group getpid openat write\nsuggested policy:\n"
-        ),
+        r.stdout.starts_with("interface: WALI\nsyscalls (4): exit_group getpid openat write\nsuggested policy:\n"),
         "{}",
         r.stdout
     );
     let json = r.stdout.split_once("suggested policy:\n").unwrap().1;
     let p = dir.path().join("suggested.json");
     std::fs::write(&p, json).unwrap();
-    assert_eq!(
-        capture(waligate().args(["policy", "check"]).arg(&p)).status,
-        0
-    );
+    assert_eq!(capture(waligate().args(["policy", "check"]).arg(&p)).status, 0);
 }

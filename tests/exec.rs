@@ -9,12 +9,7 @@ const ERRORS: &str = "execve missing = -ENOENT\nexecve NULL path = -EFAULT\n\
 
 /// `waligate run --policy unrestricted exec ARGS...`: the ABI without policy.
 fn run_unrestricted(args: &[&str]) -> Run {
-    capture(
-        waligate()
-            .args(["run", "--policy", "unrestricted"])
-            .arg(guest("exec"))
-            .args(args),
-    )
+    capture(waligate().args(["run", "--policy", "unrestricted"]).arg(guest("exec")).args(args))
 }
 
 #[test]
@@ -57,28 +52,15 @@ fn default_policy_runs_wasm_targets_and_refuses_native_ones() {
     let r = run("exec", &[hello.to_str().unwrap(), "h"]);
     assert_eq!(r.status, 0, "{}", r.stderr);
     // The failing calls before the exec name paths outside the grants.
-    assert!(
-        r.stdout.starts_with("execve missing = -EACCES\n"),
-        "{}",
-        r.stdout
-    );
-    assert!(
-        r.stdout
-            .ends_with("hello from a WALI guest\nargv[0] = h\nenv A=1\nenv B=two words\n"),
-        "{}",
-        r.stdout
-    );
+    assert!(r.stdout.starts_with("execve missing = -EACCES\n"), "{}", r.stdout);
+    assert!(r.stdout.ends_with("hello from a WALI guest\nargv[0] = h\nenv A=1\nenv B=two words\n"), "{}", r.stdout);
 
     let r = run("exec", &["/bin/sh", "sh", "-c", "echo escaped"]);
     assert_eq!(r.status, 1);
     let denied = "execve missing = -EACCES\nexecve NULL path = -EFAULT\nexecve bad argv entry = -EACCES\n\
                   execve argv past end = -EACCES\nexecve returned -EACCES\n";
     assert_eq!(r.stdout, denied);
-    assert!(
-        r.stdout.ends_with("execve returned -EACCES\n"),
-        "{}",
-        r.stdout
-    );
+    assert!(r.stdout.ends_with("execve returned -EACCES\n"), "{}", r.stdout);
     assert!(!r.stdout.contains("escaped"));
     // Explained once per syscall and reason, at the first denial.
     assert_eq!(

@@ -19,11 +19,7 @@ fn native_open_errno(path: &str) -> i32 {
 #[test]
 fn bad_pointers_lengths_fds_and_flags() {
     // The host's own answers, with no policy in the way.
-    let r = capture(
-        waligate()
-            .args(["run", "--policy", "unrestricted"])
-            .arg(guest("faults")),
-    );
+    let r = capture(waligate().args(["run", "--policy", "unrestricted"]).arg(guest("faults")));
     let expected = [
         "read ok = 64",
         "read NULL = -EFAULT",

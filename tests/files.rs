@@ -72,10 +72,7 @@ fn file_and_directory_operations() {
     assert_eq!((r.status, r.stderr.as_str()), (0, ""));
 
     // What the guest left behind is exactly what it reported.
-    let names: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(names, ["d"]);
     let x = dir.path().join("d/x");
     assert_eq!(std::fs::read(&x).unwrap(), b"hello");

@@ -60,17 +60,8 @@ fn lock_info(ret: i32, fl: &libc::flock) -> String {
         libc::F_UNLCK => "F_UNLCK",
         _ => "?",
     };
-    let pid = if fl.l_pid == std::process::id() as i32 {
-        "self".to_string()
-    } else {
-        fl.l_pid.to_string()
-    };
-    format!(
-        "{} type={ty} start={} len={} pid={pid}",
-        show(ret as i64),
-        fl.l_start,
-        fl.l_len
-    )
+    let pid = if fl.l_pid == std::process::id() as i32 { "self".to_string() } else { fl.l_pid.to_string() };
+    format!("{} type={ty} start={} len={} pid={pid}", show(ret as i64), fl.l_start, fl.l_len)
 }
 
 /// Runs the kernel-defined parts of the guest's script natively and
@@ -81,10 +72,7 @@ fn native(dir: &Path) -> Vec<(&'static str, String)> {
     out.push(("@GETFD_CLOEXEC@", fcntl(p[0], libc::F_GETFD, 0)));
     out.push(("@GETFL_R@", fcntl(p[0], libc::F_GETFL, 0)));
     out.push(("@GETFL_W@", fcntl(p[1], libc::F_GETFL, 0)));
-    assert_eq!(
-        unsafe { libc::write(p[1], b"hello pipe".as_ptr().cast(), 10) },
-        10
-    );
+    assert_eq!(unsafe { libc::write(p[1], b"hello pipe".as_ptr().cast(), 10) }, 10);
     let mut avail = -1;
     let ret = unsafe { libc::ioctl(p[0], libc::FIONREAD, &mut avail) };
     out.push(("@FIONREAD@", format!("{} avail={avail}", show(ret as i64))));
@@ -93,10 +81,7 @@ fn native(dir: &Path) -> Vec<(&'static str, String)> {
     let ret = unsafe { libc::ioctl(p[0], 0x8004_5877, &mut avail) };
     out.push(("@IOCTL_IOR@", show(ret as i64)));
     // The descriptor is checked before the vector.
-    let iov = libc::iovec {
-        iov_base: std::ptr::null_mut(),
-        iov_len: 0,
-    };
+    let iov = libc::iovec { iov_base: std::ptr::null_mut(), iov_len: 0 };
     let ret = unsafe { libc::syscall(libc::SYS_readv, -1, &iov, -1) };
     out.push(("@READV_BADFD@", show(ret)));
     let ret = unsafe { libc::syscall(libc::SYS_readv, p[1], 0xFFFF_FFF0usize, 1) };
@@ -128,10 +113,7 @@ fn native(dir: &Path) -> Vec<(&'static str, String)> {
     out.push(("@OFD_GETLK@", lock_info(r, &q)));
     let r = lk(b, libc::F_OFD_SETLK, &mut flock(libc::F_WRLCK, 0, 10));
     out.push(("@OFD_SETLK_BUSY@", show(r as i64)));
-    assert_eq!(
-        lk(b, libc::F_OFD_SETLK, &mut flock(libc::F_RDLCK, 20, 10)),
-        0
-    );
+    assert_eq!(lk(b, libc::F_OFD_SETLK, &mut flock(libc::F_RDLCK, 20, 10)), 0);
     let mut q = flock(libc::F_WRLCK, 20, 10);
     let r = lk(a, libc::F_GETLK, &mut q);
     out.push(("@GETLK_VS_OFD@", lock_info(r, &q)));
@@ -313,10 +295,8 @@ fn io_transcript_matches_the_kernel() {
     assert_eq!(vec, b"012ABCD789\0\0end");
     let locks = std::fs::read(dir.path().join("locks.txt")).unwrap();
     assert_eq!(locks, b"locked region\n");
-    let mut names: Vec<_> = std::fs::read_dir(dir.path())
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
+    let mut names: Vec<_> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     names.sort();
     assert_eq!(names, ["locks.txt", "native-locks", "vec.txt"]);
 }

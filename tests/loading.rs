@@ -30,10 +30,7 @@ fn exit_with_unit_result_and_status_truncation() {
              (func (export "_start") (call $exit (i32.const 0x1234))))"#,
     );
     let r = run_module(&m);
-    assert_eq!(
-        (r.status, r.stdout.as_str(), r.stderr.as_str()),
-        (0x34, "", "")
-    );
+    assert_eq!((r.status, r.stdout.as_str(), r.stderr.as_str()), (0x34, "", ""));
 }
 
 #[test]
@@ -92,9 +89,8 @@ fn wrong_aux_signature_and_foreign_imports_are_load_errors() {
     let r = run_module(&aux);
     assert_eq!(r.status, 125);
     assert!(
-        r.stderr.ends_with(
-            "import wali.__cl_get_argc has type (i32) -> i32, but the WALI ABI defines it as () -> i32\n"
-        ),
+        r.stderr
+            .ends_with("import wali.__cl_get_argc has type (i32) -> i32, but the WALI ABI defines it as () -> i32\n"),
         "{}",
         r.stderr
     );
@@ -120,49 +116,27 @@ fn malformed_modules_name_the_problem() {
     let r = run_module(&garbage);
     assert_eq!(r.status, 125);
     assert!(
-        r.stderr.starts_with(&format!(
-            "waligate: cannot load {}: not a valid WebAssembly module: ",
-            garbage.display()
-        )),
+        r.stderr.starts_with(&format!("waligate: cannot load {}: not a valid WebAssembly module: ", garbage.display())),
         "{}",
         r.stderr
     );
 
     let no_memory = module(&dir, "nomem.wat", r#"(module (func (export "_start")))"#);
     let r = run_module(&no_memory);
-    assert!(
-        r.stderr
-            .ends_with("the module defines no memory; a WALI module defines exactly one\n"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.ends_with("the module defines no memory; a WALI module defines exactly one\n"), "{}", r.stderr);
 
-    let no_start = module(
-        &dir,
-        "nostart.wat",
-        r#"(module (memory (export "memory") 1))"#,
-    );
+    let no_start = module(&dir, "nostart.wat", r#"(module (memory (export "memory") 1))"#);
     let r = run_module(&no_start);
     assert_eq!(r.status, 125);
     assert_eq!(
         r.stderr,
-        format!(
-            "waligate: {} has no `_start: () -> ()` export; is it a WALI program?\n",
-            no_start.display()
-        )
+        format!("waligate: {} has no `_start: () -> ()` export; is it a WALI program?\n", no_start.display())
     );
 
     let missing = dir.path().join("missing.wasm");
     let r = run_module(&missing);
     assert_eq!(r.status, 125);
-    assert!(
-        r.stderr.starts_with(&format!(
-            "waligate: cannot read module {}: ",
-            missing.display()
-        )),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.starts_with(&format!("waligate: cannot read module {}: ", missing.display())), "{}", r.stderr);
 }
 
 #[test]
@@ -178,17 +152,9 @@ fn trap_exits_134_with_backtrace() {
     );
     let r = run_module(&m);
     assert_eq!(r.status, 134);
-    assert!(
-        r.stderr.starts_with("waligate: guest trapped: "),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.starts_with("waligate: guest trapped: "), "{}", r.stderr);
     assert!(r.stderr.contains("unreachable"), "{}", r.stderr);
-    assert!(
-        r.stderr.contains("deep_inside"),
-        "backtrace names the function: {}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("deep_inside"), "backtrace names the function: {}", r.stderr);
 }
 
 #[test]
@@ -212,38 +178,18 @@ fn second_start_uses_the_cache() {
     };
     let first = start();
     assert_eq!(first.status, 3);
-    assert!(
-        first.stderr.contains("stored compiled module in cache"),
-        "{}",
-        first.stderr
-    );
+    assert!(first.stderr.contains("stored compiled module in cache"), "{}", first.stderr);
     let second = start();
     assert_eq!(second.status, 3);
-    assert!(
-        second.stderr.contains("loaded compiled module from cache"),
-        "{}",
-        second.stderr
-    );
-    assert!(
-        !second.stderr.contains("stored compiled module"),
-        "{}",
-        second.stderr
-    );
+    assert!(second.stderr.contains("loaded compiled module from cache"), "{}", second.stderr);
+    assert!(!second.stderr.contains("stored compiled module"), "{}", second.stderr);
     let entries = std::fs::read_dir(&cache).unwrap().count();
     assert_eq!(entries, 1);
     use std::os::unix::fs::PermissionsExt;
-    assert_eq!(
-        std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777,
-        0o700
-    );
+    assert_eq!(std::fs::metadata(&cache).unwrap().permissions().mode() & 0o777, 0o700);
 
-    let nocache = capture(
-        waligate()
-            .env("WALIGATE_CACHE_DIR", dir.path().join("other"))
-            .arg("run")
-            .arg("--no-cache")
-            .arg(&m),
-    );
+    let nocache =
+        capture(waligate().env("WALIGATE_CACHE_DIR", dir.path().join("other")).arg("run").arg("--no-cache").arg(&m));
     assert_eq!(nocache.status, 3);
     assert!(!dir.path().join("other").exists());
 }

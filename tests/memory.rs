@@ -26,11 +26,7 @@ fn show(r: i64) -> String {
 
 /// A libc call's result as a raw syscall result (0 or -errno).
 fn raw(failed: bool) -> i64 {
-    if failed {
-        -i64::from(std::io::Error::last_os_error().raw_os_error().unwrap())
-    } else {
-        0
-    }
+    if failed { -i64::from(std::io::Error::last_os_error().raw_os_error().unwrap()) } else { 0 }
 }
 
 /// mmap's result: 0 for any mapping (unmapped again), else -errno.
@@ -49,11 +45,7 @@ fn native_mmap(len: usize, prot: i32, flags: i32, fd: i32, off: i64) -> i64 {
 fn native_errors(dir: &Path) -> Vec<String> {
     let path = dir.join("private.txt");
     std::fs::write(&path, "private file contents\n").unwrap();
-    let file = std::fs::OpenOptions::new()
-        .read(true)
-        .write(true)
-        .open(&path)
-        .unwrap();
+    let file = std::fs::OpenOptions::new().read(true).write(true).open(&path).unwrap();
     let rdonly = std::fs::File::open(&path).unwrap();
     let (file, rdonly) = (file.as_raw_fd(), rdonly.as_raw_fd());
     let (pipe, _w) = std::io::pipe().unwrap();
@@ -71,26 +63,16 @@ fn native_errors(dir: &Path) -> Vec<String> {
     let mprotect = |a: *mut u8, len, prot| raw(unsafe { libc::mprotect(a.cast(), len, prot) } != 0);
     let msync = |a: *mut u8, flags| raw(unsafe { libc::msync(a.cast(), PAGE, flags) } != 0);
     let madvise = |a: *mut u8, advice| raw(unsafe { libc::madvise(a.cast(), PAGE, advice) } != 0);
-    let mremap = |a: *mut u8, old, new, flags| {
-        raw(unsafe { libc::mremap(a.cast(), old, new, flags) } == libc::MAP_FAILED)
-    };
+    let mremap =
+        |a: *mut u8, old, new, flags| raw(unsafe { libc::mremap(a.cast(), old, new, flags) } == libc::MAP_FAILED);
     let (sync, async_) = (libc::MS_SYNC, libc::MS_ASYNC);
     let cases = [
         ("mmap length 0", native_mmap(0, rw, anon, -1, 0)),
         ("mmap length 0 fd -1", native_mmap(0, r, private, -1, 0)),
-        (
-            "mmap unaligned offset",
-            native_mmap(PAGE, r, private, file, 1),
-        ),
-        (
-            "mmap neither shared nor private",
-            native_mmap(PAGE, rw, libc::MAP_ANONYMOUS, -1, 0),
-        ),
+        ("mmap unaligned offset", native_mmap(PAGE, r, private, file, 1)),
+        ("mmap neither shared nor private", native_mmap(PAGE, rw, libc::MAP_ANONYMOUS, -1, 0)),
         ("mmap fd -1", native_mmap(PAGE, r, private, -1, 0)),
-        (
-            "mmap shared writable of O_RDONLY",
-            native_mmap(PAGE, rw, libc::MAP_SHARED, rdonly, 0),
-        ),
+        ("mmap shared writable of O_RDONLY", native_mmap(PAGE, rw, libc::MAP_SHARED, rdonly, 0)),
         ("mmap pipe", native_mmap(PAGE, r, private, pipe, 0)),
         ("munmap unaligned", munmap(p1, PAGE)),
         ("munmap length 0", munmap(p, 0)),
@@ -103,22 +85,13 @@ fn native_errors(dir: &Path) -> Vec<String> {
         ("msync unaligned", msync(p1, sync)),
         ("madvise bogus advice", madvise(p, 999)),
         ("madvise unaligned", madvise(p1, libc::MADV_DONTNEED)),
-        (
-            "mremap new size 0",
-            mremap(p, PAGE, 0, libc::MREMAP_MAYMOVE),
-        ),
+        ("mremap new size 0", mremap(p, PAGE, 0, libc::MREMAP_MAYMOVE)),
         ("mremap unknown flags", mremap(p, PAGE, PAGE, 0x10)),
         ("mremap unaligned", mremap(p1, PAGE, PAGE, 0)),
-        (
-            "mremap in-place grow into mapping",
-            mremap(p, PAGE, 2 * PAGE, 0),
-        ),
+        ("mremap in-place grow into mapping", mremap(p, PAGE, 2 * PAGE, 0)),
     ];
     unsafe { libc::munmap(p.cast(), 2 * PAGE) };
-    cases
-        .into_iter()
-        .map(|(name, r)| format!("{name} = {}", show(r)))
-        .collect()
+    cases.into_iter().map(|(name, r)| format!("{name} = {}", show(r))).collect()
 }
 
 #[test]
@@ -210,8 +183,5 @@ fn mappings_inside_linear_memory() {
 #[test]
 fn mmap_without_a_directory_argument_is_a_usage_error() {
     let r = run("memory", &[]);
-    assert_eq!(
-        (r.status, r.stdout.as_str(), r.stderr.as_str()),
-        (2, "usage: memory DIR\n", "")
-    );
+    assert_eq!((r.status, r.stdout.as_str(), r.stderr.as_str()), (2, "usage: memory DIR\n", ""));
 }

@@ -68,10 +68,7 @@ impl Edge {
                 0,
             );
             assert_ne!(p, libc::MAP_FAILED);
-            assert_eq!(
-                libc::mprotect(p.cast::<u8>().add(4096).cast(), 4096, libc::PROT_NONE),
-                0
-            );
+            assert_eq!(libc::mprotect(p.cast::<u8>().add(4096).cast(), 4096, libc::PROT_NONE), 0);
             Edge(p.cast())
         }
     }
@@ -107,48 +104,23 @@ fn native() -> Native {
         let l = libc::socket(libc::AF_INET, libc::SOCK_STREAM | libc::SOCK_NONBLOCK, 0);
         assert_eq!(libc::bind(l, sa(&lo), 16), 0);
         assert_eq!(libc::listen(l, 4), 0);
-        let nothing_pending = show(libc::accept4(
-            l,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            0,
-        ));
-        let accept_bogus_flags = show(libc::accept4(
-            l,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            1,
-        ));
+        let nothing_pending = show(libc::accept4(l, std::ptr::null_mut(), std::ptr::null_mut(), 0));
+        let accept_bogus_flags = show(libc::accept4(l, std::ptr::null_mut(), std::ptr::null_mut(), 1));
 
         let c = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
         let mut any: libc::sockaddr_storage = zeroed();
         let mut len = size_of::<libc::sockaddr_storage>() as socklen_t;
-        let peer_before_connect = show(libc::getpeername(
-            c,
-            &mut any as *mut _ as *mut sockaddr,
-            &mut len,
-        ));
+        let peer_before_connect = show(libc::getpeername(c, &mut any as *mut _ as *mut sockaddr, &mut len));
         let size: c_int = 65536;
         let p = &size as *const c_int as *const c_void;
-        assert_eq!(
-            libc::setsockopt(c, libc::SOL_SOCKET, libc::SO_RCVBUF, p, 4),
-            0
-        );
+        assert_eq!(libc::setsockopt(c, libc::SOL_SOCKET, libc::SO_RCVBUF, p, 4), 0);
         let (mut v, mut vlen): (c_int, socklen_t) = (0, 4);
         let vp = &mut v as *mut c_int as *mut c_void;
-        assert_eq!(
-            libc::getsockopt(c, libc::SOL_SOCKET, libc::SO_RCVBUF, vp, &mut vlen),
-            0
-        );
+        assert_eq!(libc::getsockopt(c, libc::SOL_SOCKET, libc::SO_RCVBUF, vp, &mut vlen), 0);
         let rcvbuf = format!("{v}");
         let shutdown_bogus = show(libc::shutdown(c, 7));
         let shutdown_unconnected = show(libc::shutdown(c, libc::SHUT_WR));
-        let accept_unlistened = show(libc::accept4(
-            c,
-            std::ptr::null_mut(),
-            std::ptr::null_mut(),
-            0,
-        ));
+        let accept_unlistened = show(libc::accept4(c, std::ptr::null_mut(), std::ptr::null_mut(), 0));
 
         let t = libc::socket(libc::AF_INET, libc::SOCK_STREAM, 0);
         let mut gone = lo;
@@ -165,12 +137,7 @@ fn native() -> Native {
         let bind_v6 = show(libc::bind(u, sa(&six), 28));
 
         let mut sv = [-1; 2];
-        let socketpair_inet = show(libc::socketpair(
-            libc::AF_INET,
-            libc::SOCK_STREAM,
-            0,
-            sv.as_mut_ptr(),
-        ));
+        let socketpair_inet = show(libc::socketpair(libc::AF_INET, libc::SOCK_STREAM, 0, sv.as_mut_ptr()));
         for fd in [l, c, u] {
             libc::close(fd);
         }
@@ -202,69 +169,33 @@ fn native_errors() -> String {
         let s = libc::socket(libc::AF_INET, libc::SOCK_DGRAM, 0);
         let lo = loopback4();
         let x = b"x".as_ptr().cast::<c_void>();
-        l(
-            "socket bogus family",
-            libc::socket(12345, libc::SOCK_STREAM, 0).into(),
-        );
-        l(
-            "socket bogus type",
-            libc::socket(libc::AF_INET, 99, 0).into(),
-        );
+        l("socket bogus family", libc::socket(12345, libc::SOCK_STREAM, 0).into());
+        l("socket bogus type", libc::socket(libc::AF_INET, 99, 0).into());
         l("bind addrlen 200", libc::bind(s, sa(&lo), 200).into());
         l("bind addrlen -1", libc::bind(s, sa(&lo), u32::MAX).into());
-        l(
-            "bind addr straddling end",
-            libc::bind(s, e.at(-8), 16).into(),
-        );
+        l("bind addr straddling end", libc::bind(s, e.at(-8), 16).into());
         l("bind addr past end", libc::bind(s, e.at(64), 16).into());
-        l(
-            "connect addr straddling end",
-            libc::connect(s, e.at(-8), 16).into(),
-        );
-        l(
-            "sendto addr straddling end",
-            libc::sendto(s, x, 1, 0, e.at(-8), 16) as i64,
-        );
+        l("connect addr straddling end", libc::connect(s, e.at(-8), 16).into());
+        l("sendto addr straddling end", libc::sendto(s, x, 1, 0, e.at(-8), 16) as i64);
 
         let mut p = [-1; 2];
         assert_eq!(libc::pipe(p.as_mut_ptr()), 0);
         let null = std::ptr::null_mut();
-        l(
-            "accept4 on a pipe",
-            libc::accept4(p[0], null, null.cast(), 0).into(),
-        );
-        l(
-            "accept on a pipe",
-            libc::accept(p[0], null, null.cast()).into(),
-        );
-        l(
-            "accept4 fd -1",
-            libc::accept4(-1, null, null.cast(), 0).into(),
-        );
+        l("accept4 on a pipe", libc::accept4(p[0], null, null.cast(), 0).into());
+        l("accept on a pipe", libc::accept(p[0], null, null.cast()).into());
+        l("accept4 fd -1", libc::accept4(-1, null, null.cast(), 0).into());
         let mut a: libc::sockaddr_storage = zeroed();
         let ap = &mut a as *mut _ as *mut sockaddr;
         let mut len: socklen_t = 128;
-        l(
-            "getsockname on a pipe",
-            libc::getsockname(p[0], ap, &mut len).into(),
-        );
+        l("getsockname on a pipe", libc::getsockname(p[0], ap, &mut len).into());
         libc::close(p[0]);
         libc::close(p[1]);
 
-        l(
-            "getsockname addrlen ptr past end",
-            libc::getsockname(s, ap, e.at(-2)).into(),
-        );
+        l("getsockname addrlen ptr past end", libc::getsockname(s, ap, e.at(-2)).into());
         len = 16;
-        l(
-            "getsockname addr straddling end",
-            libc::getsockname(s, e.at(-8), &mut len).into(),
-        );
+        l("getsockname addr straddling end", libc::getsockname(s, e.at(-8), &mut len).into());
         len = u32::MAX;
-        l(
-            "getsockname addrlen -1",
-            libc::getsockname(s, ap, &mut len).into(),
-        );
+        l("getsockname addrlen -1", libc::getsockname(s, ap, &mut len).into());
 
         assert_eq!(libc::bind(s, sa(&lo), 16), 0);
         let mut me = lo;
@@ -274,74 +205,38 @@ fn native_errors() -> String {
             libc::sendto(s, b"queued".as_ptr().cast(), 6, 0, sa(&me), 16);
         };
         let mut buf = [0u8; 8];
-        let mut iov = libc::iovec {
-            iov_base: buf.as_mut_ptr().cast(),
-            iov_len: 8,
-        };
+        let mut iov = libc::iovec { iov_base: buf.as_mut_ptr().cast(), iov_len: 8 };
         let mut m: libc::msghdr = zeroed();
         m.msg_iov = &mut iov;
         m.msg_iovlen = 1;
         let dw = libc::MSG_DONTWAIT;
         queue();
-        l(
-            "recvmsg msghdr past end",
-            libc::recvmsg(s, e.at(16), dw) as i64,
-        );
+        l("recvmsg msghdr past end", libc::recvmsg(s, e.at(16), dw) as i64);
         queue();
-        l(
-            "recvmsg msghdr straddling end",
-            libc::recvmsg(s, e.at(-20), dw) as i64,
-        );
-        l(
-            "sendmsg msghdr straddling end",
-            libc::sendmsg(s, e.at(-20), 0) as i64,
-        );
+        l("recvmsg msghdr straddling end", libc::recvmsg(s, e.at(-20), dw) as i64);
+        l("sendmsg msghdr straddling end", libc::sendmsg(s, e.at(-20), 0) as i64);
         queue();
         (*m.msg_iov).iov_base = e.at(-4);
-        l(
-            "recvmsg iovec buffer straddling end",
-            libc::recvmsg(s, &mut m, dw) as i64,
-        );
+        l("recvmsg iovec buffer straddling end", libc::recvmsg(s, &mut m, dw) as i64);
         queue();
         (*m.msg_iov).iov_base = buf.as_mut_ptr().cast();
         m.msg_name = e.at(-4);
         m.msg_namelen = 16;
-        l(
-            "recvmsg name straddling end",
-            libc::recvmsg(s, &mut m, dw) as i64,
-        );
+        l("recvmsg name straddling end", libc::recvmsg(s, &mut m, dw) as i64);
 
         let one: c_int = 1;
         let op = &one as *const c_int as *const c_void;
         let (sol, reuse) = (libc::SOL_SOCKET, libc::SO_REUSEADDR);
-        l(
-            "setsockopt optlen 2",
-            libc::setsockopt(s, sol, reuse, op, 2).into(),
-        );
-        l(
-            "setsockopt optval past end",
-            libc::setsockopt(s, sol, reuse, e.at(-2), 4).into(),
-        );
+        l("setsockopt optlen 2", libc::setsockopt(s, sol, reuse, op, 2).into());
+        l("setsockopt optval past end", libc::setsockopt(s, sol, reuse, e.at(-2), 4).into());
         let mut v: c_int = 0;
         let vp = &mut v as *mut c_int as *mut c_void;
         len = 4;
-        l(
-            "getsockopt unknown option",
-            libc::getsockopt(s, sol, 9999, vp, &mut len).into(),
-        );
-        l(
-            "getsockopt optlen ptr past end",
-            libc::getsockopt(s, sol, reuse, vp, e.at(-2)).into(),
-        );
+        l("getsockopt unknown option", libc::getsockopt(s, sol, 9999, vp, &mut len).into());
+        l("getsockopt optlen ptr past end", libc::getsockopt(s, sol, reuse, vp, e.at(-2)).into());
         len = 4;
-        l(
-            "getsockopt optval straddling end",
-            libc::getsockopt(s, sol, reuse, e.at(-2), &mut len).into(),
-        );
-        l(
-            "socketpair fds past end",
-            libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, e.at(-4)).into(),
-        );
+        l("getsockopt optval straddling end", libc::getsockopt(s, sol, reuse, e.at(-2), &mut len).into());
+        l("socketpair fds past end", libc::socketpair(libc::AF_UNIX, libc::SOCK_STREAM, 0, e.at(-4)).into());
         l("close error socket", libc::close(s).into());
     }
     out
@@ -420,23 +315,9 @@ close unix fds = [0, 0, 0]
         n.socketpair_inet,
         native_errors(),
     );
-    // Loopback granted by a policy extending the default profile.
-    let dir = scratch();
-    let policy = dir.path().join("loopback.json");
-    std::fs::write(
-        &policy,
-        r#"{"version": 1, "extends": "default", "remove_rules": ["no-inet-sockets"],
-            "net": [{"connect": "127.0.0.1:*", "bind": "127.0.0.1:*"},
-                    {"connect": "[::1]:*", "bind": "[::1]:*"}]}"#,
-    )
-    .unwrap();
-    let r = capture(
-        waligate()
-            .arg("run")
-            .arg("--policy")
-            .arg(&policy)
-            .arg(guest("net")),
-    );
+    // The host's own answers, with no policy in the way (the default
+    // profile's loopback-only network is tested in tests/policy.rs).
+    let r = capture(waligate().args(["run", "--policy", "unrestricted"]).arg(guest("net")));
     assert_eq!(r.stdout, expected);
     assert_eq!(r.stderr, "");
     assert_eq!(r.status, 0);
@@ -454,25 +335,12 @@ fn native_udp_truncation_matches_transcript() {
         let mut to = lo;
         let mut len: socklen_t = 16;
         libc::getsockname(r, &mut to as *mut _ as *mut sockaddr, &mut len);
-        let sent = libc::sendto(
-            s,
-            b"hello, datagram world".as_ptr().cast(),
-            21,
-            0,
-            sa(&to),
-            16,
-        );
+        let sent = libc::sendto(s, b"hello, datagram world".as_ptr().cast(), 21, 0, sa(&to), 16);
         assert_eq!(sent, 21);
         let (mut x, mut y) = ([0u8; 4], [0u8; 6]);
         let mut iov = [
-            libc::iovec {
-                iov_base: x.as_mut_ptr().cast(),
-                iov_len: 4,
-            },
-            libc::iovec {
-                iov_base: y.as_mut_ptr().cast(),
-                iov_len: 6,
-            },
+            libc::iovec { iov_base: x.as_mut_ptr().cast(), iov_len: 4 },
+            libc::iovec { iov_base: y.as_mut_ptr().cast(), iov_len: 6 },
         ];
         let mut name: libc::sockaddr_storage = zeroed();
         let mut m: libc::msghdr = zeroed();
@@ -481,10 +349,7 @@ fn native_udp_truncation_matches_transcript() {
         m.msg_iov = iov.as_mut_ptr();
         m.msg_iovlen = 2;
         let got = libc::recvmsg(r, &mut m, 0);
-        assert_eq!(
-            (got, &x, &y, m.msg_namelen, m.msg_flags),
-            (10, b"hell", b"o, dat", 16, libc::MSG_TRUNC)
-        );
+        assert_eq!((got, &x, &y, m.msg_namelen, m.msg_flags), (10, b"hell", b"o, dat", 16, libc::MSG_TRUNC));
         libc::close(r);
         libc::close(s);
     }

@@ -8,14 +8,7 @@ use std::path::Path;
 
 /// `waligate run [FLAGS] probe OPS...` in `cwd`.
 fn probe(cwd: &Path, flags: &[&str], ops: &[&str]) -> Run {
-    capture(
-        waligate()
-            .current_dir(cwd)
-            .arg("run")
-            .args(flags)
-            .arg(guest("probe"))
-            .args(ops),
-    )
+    capture(waligate().current_dir(cwd).arg("run").args(flags).arg(guest("probe")).args(ops))
 }
 
 fn write_policy(dir: &Path, json: &str) -> String {
@@ -25,10 +18,8 @@ fn write_policy(dir: &Path, json: &str) -> String {
 }
 
 fn listing(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
+    let mut v: Vec<String> =
+        std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
     v.sort();
     v
 }
@@ -76,15 +67,9 @@ fn paths_cannot_escape_the_grants() {
     assert_eq!(r.status, 0);
     // Nothing outside the grant changed; inside holds exactly what was allowed.
     assert_eq!(listing(&outside), ["secret"]);
-    assert_eq!(
-        std::fs::read_to_string(outside.join("secret")).unwrap(),
-        "top secret"
-    );
+    assert_eq!(std::fs::read_to_string(outside.join("secret")).unwrap(), "top secret");
     assert_eq!(listing(&inside), ["a.txt", "link", "rel", "s2"]);
-    assert_eq!(
-        std::fs::read_to_string(inside.join("a.txt")).unwrap(),
-        "hello"
-    );
+    assert_eq!(std::fs::read_to_string(inside.join("a.txt")).unwrap(), "hello");
 }
 
 #[test]
@@ -100,6 +85,15 @@ fn default_profile_grants_the_working_directory_and_explains_denials() {
             "read",
             "/etc/hostname",
             "connect",
+            "192.0.2.1",
+            "9",
+            "connect",
+            "127.0.0.1",
+            "9",
+            "sendmsg",
+            "192.0.2.1",
+            "9",
+            "sendmsg",
             "127.0.0.1",
             "9",
             "getpid",
@@ -107,19 +101,40 @@ fn default_profile_grants_the_working_directory_and_explains_denials() {
     );
     assert_eq!(
         r.stdout,
-        "write here.txt = 2\nread /etc/hostname = -EACCES\nconnect 127.0.0.1 = -EACCES\ngetpid  = 1\n"
+        "write here.txt = 2\nread /etc/hostname = -EACCES\nconnect 192.0.2.1 = -EACCES\nconnect 127.0.0.1 = -ECONNREFUSED\nsendmsg 192.0.2.1 = -EACCES\nsendmsg 127.0.0.1 = 8\ngetpid  = 1\n"
     );
     assert_eq!(
         r.stderr,
         "waligate: policy \"default\" denied open: read access to /etc/hostname is outside the fs grants; \
          --dir /etc would allow it\n\
-         waligate: policy \"default\" denied socket: rule \"no-inet-sockets\" refuses it; \
-         a policy that extends \"default\" with \"remove_rules\": [\"no-inet-sockets\"] would allow it\n"
+         waligate: policy \"default\" denied connect: address 192.0.2.1:9 matches no net grant; \
+         a policy net grant for 192.0.2.1:9 would allow it\n\
+         waligate: policy \"default\" denied sendmsg: address 192.0.2.1:9 matches no net grant; \
+         a policy net grant for 192.0.2.1:9 would allow it\n"
     );
-    assert_eq!(
-        std::fs::read_to_string(cwd.path().join("here.txt")).unwrap(),
-        "hi"
+    assert_eq!(std::fs::read_to_string(cwd.path().join("here.txt")).unwrap(), "hi");
+}
+
+#[test]
+fn unix_sockets_follow_the_fs_grants() {
+    let root = scratch();
+    let (inside, outside) = (root.path().join("inside"), root.path().join("outside"));
+    std::fs::create_dir_all(&inside).unwrap();
+    std::fs::create_dir_all(&outside).unwrap();
+    let _a = std::os::unix::net::UnixListener::bind(inside.join("ok.sock")).unwrap();
+    let _b = std::os::unix::net::UnixListener::bind(outside.join("host.sock")).unwrap();
+    let (i, o) = (format!("{}/ok.sock", inside.display()), format!("{}/host.sock", outside.display()));
+    // strict confines files to --dir grants; sockets allowed on top.
+    let p = write_policy(
+        root.path(),
+        r#"{"version": 1, "extends": "strict", "rules": [{"id": "sock", "syscalls": ["socket", "connect"], "action": "allow"}]}"#,
     );
+    let r = probe(
+        root.path(),
+        &["--policy", &p, "--dir", inside.to_str().unwrap()],
+        &["unix-connect", &i, "unix-connect", &o],
+    );
+    assert_eq!(r.stdout, format!("unix-connect {i} = 0\nunix-connect {o} = -EACCES\n"));
 }
 
 #[test]
@@ -132,16 +147,9 @@ fn errno_rules_with_argument_conditions() {
              "action": "errno", "errno": "EROFS"}]}"#,
     );
     std::fs::write(dir.path().join("f"), "data").unwrap();
-    let r = probe(
-        dir.path(),
-        &["--policy", &p],
-        &["write", "f", "new", "read", "f"],
-    );
+    let r = probe(dir.path(), &["--policy", &p], &["write", "f", "new", "read", "f"]);
     assert_eq!(r.stdout, "write f = -EROFS\nread f = 4\n");
-    assert_eq!(
-        std::fs::read_to_string(dir.path().join("f")).unwrap(),
-        "data"
-    );
+    assert_eq!(std::fs::read_to_string(dir.path().join("f")).unwrap(), "data");
 }
 
 #[test]
@@ -151,11 +159,7 @@ fn kill_action_ends_the_guest_naming_the_rule() {
         dir.path(),
         r#"{"version": 1, "extends": "default", "rules": [{"id": "no-pid", "syscalls": ["getpid"], "action": "kill"}]}"#,
     );
-    let r = probe(
-        dir.path(),
-        &["--policy", &p],
-        &["write", "before", "x", "getpid", "write", "after", "x"],
-    );
+    let r = probe(dir.path(), &["--policy", &p], &["write", "before", "x", "getpid", "write", "after", "x"]);
     assert_eq!(r.status, 137);
     assert_eq!(r.stdout, "write before = 1\n");
     assert_eq!(
@@ -176,10 +180,7 @@ fn audit_mode_allows_what_it_would_deny() {
             {"id": "no-mkdir", "syscalls": ["mkdir"], "action": "errno", "errno": "EPERM", "mode": "audit"}]}"#,
     );
     let r = probe(dir.path(), &["--policy", &p], &["mkdir", "d"]);
-    assert_eq!(
-        (r.stdout.as_str(), r.stderr.as_str()),
-        ("mkdir d = 0\n", "")
-    );
+    assert_eq!((r.stdout.as_str(), r.stderr.as_str()), ("mkdir d = 0\n", ""));
     assert!(dir.path().join("d").is_dir());
 }
 
@@ -208,27 +209,10 @@ fn policy_check_and_show() {
     assert_eq!(shown["name"], "default");
     assert_eq!(shown["rules"][0]["id"], "no-admin");
 
-    let r = capture(
-        waligate()
-            .args(["run", "--policy", &bad])
-            .arg(guest("probe")),
-    );
+    let r = capture(waligate().args(["run", "--policy", &bad]).arg(guest("probe")));
     assert_eq!(r.status, 125);
-    assert!(
-        r.stderr.starts_with("waligate: invalid policy:\n"),
-        "{}",
-        r.stderr
-    );
-    let r = capture(
-        waligate()
-            .args(["run", "--policy", "no-such-profile"])
-            .arg(guest("probe")),
-    );
+    assert!(r.stderr.starts_with("waligate: invalid policy:\n"), "{}", r.stderr);
+    let r = capture(waligate().args(["run", "--policy", "no-such-profile"]).arg(guest("probe")));
     assert_eq!(r.status, 125);
-    assert!(
-        r.stderr
-            .contains("(built-in profiles: default, strict, unrestricted)"),
-        "{}",
-        r.stderr
-    );
+    assert!(r.stderr.contains("(built-in profiles: default, strict, unrestricted)"), "{}", r.stderr);
 }

@@ -8,9 +8,7 @@ use std::process::Stdio;
 
 fn uname_field(f: &[libc::c_char]) -> String {
     // SAFETY: uname fields are NUL-terminated.
-    unsafe { CStr::from_ptr(f.as_ptr()) }
-        .to_string_lossy()
-        .into_owned()
+    unsafe { CStr::from_ptr(f.as_ptr()) }.to_string_lossy().into_owned()
 }
 
 #[test]
@@ -33,31 +31,12 @@ fn identity_time_limits_and_signals() {
         libc::uname(&mut uts);
         let mut rl: libc::rlimit = std::mem::zeroed();
         libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl);
-        (
-            uts,
-            rl,
-            [
-                libc::getuid(),
-                libc::geteuid(),
-                libc::getgid(),
-                libc::getegid(),
-            ],
-        )
+        (uts, rl, [libc::getuid(), libc::geteuid(), libc::getgid(), libc::getegid()])
     };
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    let realtime: u64 = stdout
-        .lines()
-        .find_map(|l| l.strip_prefix("realtime seconds "))
-        .expect("realtime line")
-        .parse()
-        .unwrap();
-    assert!(
-        now.abs_diff(realtime) <= 5,
-        "guest time {realtime} vs {now}"
-    );
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+    let realtime: u64 =
+        stdout.lines().find_map(|l| l.strip_prefix("realtime seconds ")).expect("realtime line").parse().unwrap();
+    assert!(now.abs_diff(realtime) <= 5, "guest time {realtime} vs {now}");
 
     let expected = format!(
         "pid {pid}\nppid {ppid}\ntid is pid = true\nids {} {} {} {}\ngetpgid = true\ngetsid = true\n\
@@ -84,10 +63,5 @@ fn identity_time_limits_and_signals() {
         ppid = std::process::id(),
     );
     assert_eq!(stdout, expected);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
 }

@@ -22,18 +22,10 @@ fn env_file_then_env_flags() {
     let file = dir.path().join("vars");
     std::fs::write(&file, "X=1\n\nY=two words\n").unwrap();
     let r = capture(
-        waligate()
-            .arg("run")
-            .arg(format!("--env-file={}", file.display()))
-            .args(["--env", "Z=3"])
-            .arg(guest("hello")),
+        waligate().arg("run").arg(format!("--env-file={}", file.display())).args(["--env", "Z=3"]).arg(guest("hello")),
     );
     assert_eq!(r.status, 0, "{}", r.stderr);
-    assert!(
-        r.stdout.ends_with("env X=1\nenv Y=two words\nenv Z=3\n"),
-        "{}",
-        r.stdout
-    );
+    assert!(r.stdout.ends_with("env X=1\nenv Y=two words\nenv Z=3\n"), "{}", r.stdout);
 }
 
 #[test]
@@ -44,14 +36,7 @@ fn no_environment_is_inherited() {
 
 #[test]
 fn bad_env_entry_is_rejected() {
-    let r = capture(
-        waligate()
-            .args(["run", "--env", "NOEQUALS"])
-            .arg(guest("hello")),
-    );
+    let r = capture(waligate().args(["run", "--env", "NOEQUALS"]).arg(guest("hello")));
     assert_eq!(r.status, 125);
-    assert_eq!(
-        r.stderr,
-        "waligate: invalid environment entry \"NOEQUALS\": expected KEY=VALUE on one line\n"
-    );
+    assert_eq!(r.stderr, "waligate: invalid environment entry \"NOEQUALS\": expected KEY=VALUE on one line\n");
 }

@@ -4,10 +4,7 @@
 use std::fmt::Write;
 
 fn main() {
-    let spec = concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../wali-core/spec/syscalls.tsv"
-    );
+    let spec = concat!(env!("CARGO_MANIFEST_DIR"), "/../../wali-core/spec/syscalls.tsv");
     println!("cargo:rerun-if-changed={spec}");
     let text = std::fs::read_to_string(spec).expect("read syscalls.tsv");
     let mut out = String::from("#[link(wasm_import_module = \"wali\")]\nunsafe extern \"C\" {\n");
@@ -17,16 +14,9 @@ fn main() {
         if status != "implemented" {
             continue;
         }
-        let (params, ret) = sig
-            .trim_start_matches('(')
-            .split_once(")->(")
-            .expect("signature");
-        let params: Vec<String> = params
-            .split(',')
-            .filter(|p| !p.is_empty())
-            .enumerate()
-            .map(|(i, t)| format!("a{i}: {t}"))
-            .collect();
+        let (params, ret) = sig.trim_start_matches('(').split_once(")->(").expect("signature");
+        let params: Vec<String> =
+            params.split(',').filter(|p| !p.is_empty()).enumerate().map(|(i, t)| format!("a{i}: {t}")).collect();
         let ret = ret.trim_end_matches(')');
         writeln!(out, "    pub fn {name}({}) -> {ret};", params.join(", ")).unwrap();
     }

@@ -12,18 +12,8 @@ pub const CREATE: u8 = 4;
 pub const EXEC: u8 = 8;
 
 pub fn perm_names(p: u8) -> String {
-    let names = [
-        (READ, "read"),
-        (WRITE, "write"),
-        (CREATE, "create"),
-        (EXEC, "exec"),
-    ];
-    names
-        .iter()
-        .filter(|(b, _)| p & b != 0)
-        .map(|(_, n)| *n)
-        .collect::<Vec<_>>()
-        .join("+")
+    let names = [(READ, "read"), (WRITE, "write"), (CREATE, "create"), (EXEC, "exec")];
+    names.iter().filter(|(b, _)| p & b != 0).map(|(_, n)| *n).collect::<Vec<_>>().join("+")
 }
 
 /// One path argument of a call.
@@ -39,21 +29,11 @@ pub struct PathUse {
 }
 
 const fn at(dirfd: usize, path: usize, perms: u8, follow: bool) -> PathUse {
-    PathUse {
-        dirfd: Some(dirfd),
-        path,
-        perms,
-        follow,
-    }
+    PathUse { dirfd: Some(dirfd), path, perms, follow }
 }
 
 const fn cwd(path: usize, perms: u8, follow: bool) -> PathUse {
-    PathUse {
-        dirfd: None,
-        path,
-        perms,
-        follow,
-    }
+    PathUse { dirfd: None, path, perms, follow }
 }
 
 fn open_perms(flags: u64) -> (u8, bool) {
@@ -73,8 +53,7 @@ fn open_perms(flags: u64) -> (u8, bool) {
     if flags & o_path == o_path {
         p = READ;
     }
-    let nofollow = flags & c("O_NOFOLLOW") != 0
-        || flags & (c("O_CREAT") | c("O_EXCL")) == c("O_CREAT") | c("O_EXCL");
+    let nofollow = flags & c("O_NOFOLLOW") != 0 || flags & (c("O_CREAT") | c("O_EXCL")) == c("O_CREAT") | c("O_EXCL");
     (p, !nofollow)
 }
 
@@ -121,10 +100,7 @@ pub fn path_uses(name: &str, args: &[u64; 6]) -> Vec<PathUse> {
         // A hard link makes the old file reachable from the new place, so
         // the old file must already be readable and writable where it is.
         "link" => vec![cwd(0, READ | WRITE, false), cwd(1, CREATE, false)],
-        "linkat" => vec![
-            at(0, 1, READ | WRITE, args[4] & 0x400 != 0),
-            at(2, 3, CREATE, false),
-        ],
+        "linkat" => vec![at(0, 1, READ | WRITE, args[4] & 0x400 != 0), at(2, 3, CREATE, false)],
         // A symlink's target is only text; it is checked when used.
         "symlink" => vec![cwd(1, CREATE, false)],
         "symlinkat" => vec![at(1, 2, CREATE, false)],
@@ -141,14 +117,8 @@ mod tests {
     fn open_flags_decide_access() {
         let args = |flags: u64| [(-100i64) as u64, 0, flags, 0, 0, 0];
         assert_eq!(path_uses("openat", &args(0)), vec![at(0, 1, READ, true)]);
-        assert_eq!(
-            path_uses("openat", &args(0o1101)),
-            vec![at(0, 1, WRITE | CREATE, true)]
-        );
-        assert_eq!(
-            path_uses("openat", &args(0o302)),
-            vec![at(0, 1, READ | WRITE | CREATE, false)]
-        );
+        assert_eq!(path_uses("openat", &args(0o1101)), vec![at(0, 1, WRITE | CREATE, true)]);
+        assert_eq!(path_uses("openat", &args(0o302)), vec![at(0, 1, READ | WRITE | CREATE, false)]);
         assert_eq!(perm_names(READ | CREATE), "read+create");
     }
 }

@@ -180,10 +180,7 @@ mod tests {
         assert_eq!(parse_value("O_WRONLY|O_CREAT"), Ok(0o101));
         assert_eq!(parse_value("0x10 | 1"), Ok(0x11));
         assert_eq!(parse_value("-100"), Ok(-100i64 as u64));
-        assert_eq!(
-            parse_value("O_WRONLYY"),
-            Err("unknown constant \"O_WRONLYY\" (did you mean O_WRONLY?)".into())
-        );
+        assert_eq!(parse_value("O_WRONLYY"), Err("unknown constant \"O_WRONLYY\" (did you mean O_WRONLY?)".into()));
         assert_eq!(errno("EACCES"), Some(13));
         assert_eq!(errno_name(13), Some("EACCES"));
     }

@@ -146,11 +146,7 @@ impl Policy {
         if matches!(effect, Effect::Allow | Effect::Log)
             && let Some(by) = self.confinement(req)
         {
-            return Decision {
-                effect: Effect::Deny(EACCES),
-                by,
-                mode: self.mode,
-            };
+            return Decision { effect: Effect::Deny(EACCES), by, mode: self.mode };
         }
         Decision { effect, by, mode }
     }
@@ -187,23 +183,26 @@ impl Policy {
                 }
             }
         }
-        if let Some(grants) = &self.net {
-            let (addr_arg, bind) = match *name {
-                "connect" => (1, false),
-                "bind" => (1, true),
-                "sendto" => (4, false),
-                _ => return None,
-            };
-            let addr = SockAddr::decode(req.copied[addr_arg]?)?;
-            let ok = grants.iter().any(|g| {
+        let (addr_arg, bind) = crate::net::address_arg(name)?;
+        let addr = SockAddr::decode(req.copied[addr_arg]?)?;
+        let granted = self.net.as_ref().is_some_and(|grants| {
+            grants.iter().any(|g| {
                 let ep = if bind { &g.bind } else { &g.connect };
                 ep.as_ref().is_some_and(|e| e.matches(&addr))
-            });
-            if !ok {
-                return Some(By::Net {
-                    arg: addr_arg as u8,
-                });
-            }
+            })
+        });
+        // A unix socket with a path is a file: the fs grants decide, unless
+        // a net grant names it.
+        if let (SockAddr::Unix(path), Some(fs)) = (&addr, &self.fs)
+            && path.first().is_some_and(|&b| b != 0)
+        {
+            let need = if bind { access::CREATE } else { access::WRITE };
+            let u = PathUse { dirfd: None, path: addr_arg, perms: need, follow: !bind };
+            let unix = Request { copied: std::array::from_fn(|i| (i == addr_arg).then_some(&path[..])), ..*req };
+            return check_path(fs, &unix, &u).filter(|_| !granted);
+        }
+        if self.net.is_some() && !granted {
+            return Some(By::Net { arg: addr_arg as u8 });
         }
         None
     }
@@ -212,15 +211,10 @@ impl Policy {
 fn check_path(grants: &[Grant], req: &Request<'_>, u: &PathUse) -> Option<By> {
     let resolved = resolved(req, u)?;
     let covered = match &resolved {
-        Ok(p) => grants
-            .iter()
-            .any(|g| g.perms & u.perms == u.perms && p.starts_with(&g.root)),
+        Ok(p) => grants.iter().any(|g| g.perms & u.perms == u.perms && p.starts_with(&g.root)),
         Err(_) => false,
     };
-    (!covered).then_some(By::Fs {
-        arg: u.path as u8,
-        need: u.perms,
-    })
+    (!covered).then_some(By::Fs { arg: u.path as u8, need: u.perms })
 }
 
 /// Where path use `u` of `req` lands: `None` when the call names no path
@@ -233,18 +227,13 @@ fn resolved(req: &Request<'_>, u: &PathUse) -> Option<Result<PathBuf, PathBuf>> 
         return None;
     }
     let dirfd = u.dirfd.map(|i| req.args[i] as i32);
-    Some(
-        paths::resolve(dirfd, path, u.follow)
-            .ok_or_else(|| PathBuf::from(String::from_utf8_lossy(path).into_owned())),
-    )
+    Some(paths::resolve(dirfd, path, u.follow).ok_or_else(|| PathBuf::from(String::from_utf8_lossy(path).into_owned())))
 }
 
 impl Policy {
     /// The id of the rule at position `r`.
     pub fn rule_id(&self, r: u32) -> &str {
-        self.rules
-            .get(r as usize)
-            .map_or("?", |rule| rule.id.as_str())
+        self.rules.get(r as usize).map_or("?", |rule| rule.id.as_str())
     }
 
     /// A short name for what decided: a rule id, `fs`, `net` or `default`.
@@ -262,9 +251,7 @@ impl Policy {
     pub fn denied_path(&self, req: &Request<'_>, by: By) -> Option<PathBuf> {
         let By::Fs { arg, .. } = by else { return None };
         let name = syscalls::names().get(req.sys)?;
-        let u = access::path_uses(name, &req.args)
-            .into_iter()
-            .find(|u| u.path == arg as usize)?;
+        let u = access::path_uses(name, &req.args).into_iter().find(|u| u.path == arg as usize)?;
         Some(resolved(req, &u)?.unwrap_or_else(|p| p))
     }
 }
@@ -301,17 +288,10 @@ impl Decision {
             0 => By::Rule(a),
             1 => By::Rate(a),
             2 => By::Default,
-            3 => By::Fs {
-                arg: a as u8,
-                need: b,
-            },
+            3 => By::Fs { arg: a as u8, need: b },
             _ => By::Net { arg: a as u8 },
         };
-        let mode = if v >> 5 & 1 == 1 {
-            Mode::Audit
-        } else {
-            Mode::Enforce
-        };
+        let mode = if v >> 5 & 1 == 1 { Mode::Audit } else { Mode::Enforce };
         Decision { effect, by, mode }
     }
 }
@@ -342,31 +322,11 @@ mod tests {
     #[test]
     fn decisions_pack_and_unpack() {
         let all = [
-            Decision {
-                effect: Effect::Allow,
-                by: By::Rule(7),
-                mode: Mode::Enforce,
-            },
-            Decision {
-                effect: Effect::Log,
-                by: By::Default,
-                mode: Mode::Audit,
-            },
-            Decision {
-                effect: Effect::Deny(13),
-                by: By::Fs { arg: 1, need: 5 },
-                mode: Mode::Enforce,
-            },
-            Decision {
-                effect: Effect::Deny(11),
-                by: By::Rate(65535),
-                mode: Mode::Audit,
-            },
-            Decision {
-                effect: Effect::Kill,
-                by: By::Net { arg: 4 },
-                mode: Mode::Enforce,
-            },
+            Decision { effect: Effect::Allow, by: By::Rule(7), mode: Mode::Enforce },
+            Decision { effect: Effect::Log, by: By::Default, mode: Mode::Audit },
+            Decision { effect: Effect::Deny(13), by: By::Fs { arg: 1, need: 5 }, mode: Mode::Enforce },
+            Decision { effect: Effect::Deny(11), by: By::Rate(65535), mode: Mode::Audit },
+            Decision { effect: Effect::Kill, by: By::Net { arg: 4 }, mode: Mode::Enforce },
         ];
         for d in all {
             assert_eq!(Decision::unpack(d.pack()), d);

@@ -54,30 +54,15 @@ pub fn load(arg: &str, ctx: &Context) -> Result<Loaded, Vec<Problem>> {
         } else {
             format!(" (built-in profiles: {})", profiles::NAMES.join(", "))
         };
-        vec![problem(
-            arg,
-            ".",
-            (0, 0),
-            format!("cannot read policy: {e}{hint}"),
-        )]
+        vec![problem(arg, ".", (0, 0), format!("cannot read policy: {e}{hint}"))]
     })?;
     load_str(arg, &src, ctx)
 }
 
 fn problem(file: &str, path: &str, (line, column): (usize, usize), message: String) -> Problem {
     // serde_path_to_error says "?" for a place it cannot name.
-    let path = if path.is_empty() || path == "?" {
-        "."
-    } else {
-        path
-    };
-    Problem {
-        file: file.into(),
-        path: path.into(),
-        line,
-        column,
-        message,
-    }
+    let path = if path.is_empty() || path == "?" { "." } else { path };
+    Problem { file: file.into(), path: path.into(), line, column, message }
 }
 
 /// Parses a policy file's text.
@@ -88,10 +73,7 @@ pub fn parse(file: &str, src: &str) -> Result<PolicyFile, Vec<Problem>> {
         let inner = e.into_inner();
         // serde_json appends " at line L column C"; we report those apart.
         let msg = inner.to_string();
-        let msg = msg
-            .rsplit_once(" at line ")
-            .map_or(msg.as_str(), |(m, _)| m)
-            .to_string();
+        let msg = msg.rsplit_once(" at line ").map_or(msg.as_str(), |(m, _)| m).to_string();
         vec![problem(file, &path, (inner.line(), inner.column()), msg)]
     })
 }
@@ -101,17 +83,10 @@ pub fn load_str(file: &str, src: &str, ctx: &Context) -> Result<Loaded, Vec<Prob
     let spans = spans(src);
     let at = |path: &str| spans.get(path).copied().unwrap_or((0, 0));
     let mut problems = Vec::new();
-    let mut report =
-        |path: String, message: String| problems.push(problem(file, &path, at(&path), message));
+    let mut report = |path: String, message: String| problems.push(problem(file, &path, at(&path), message));
 
     if doc.version != 1 {
-        report(
-            "version".into(),
-            format!(
-                "unsupported version {}; this waligate reads version 1",
-                doc.version
-            ),
-        );
+        report("version".into(), format!("unsupported version {}; this waligate reads version 1", doc.version));
     }
     let base = match &doc.extends {
         Some(name) => match profiles::get(name) {
@@ -119,10 +94,7 @@ pub fn load_str(file: &str, src: &str, ctx: &Context) -> Result<Loaded, Vec<Prob
             None => {
                 report(
                     "extends".into(),
-                    format!(
-                        "unknown profile {name:?}; built-in profiles: {}",
-                        profiles::NAMES.join(", ")
-                    ),
+                    format!("unknown profile {name:?}; built-in profiles: {}", profiles::NAMES.join(", ")),
                 );
                 None
             }
@@ -130,14 +102,8 @@ pub fn load_str(file: &str, src: &str, ctx: &Context) -> Result<Loaded, Vec<Prob
         None => None,
     };
     for (i, id) in doc.remove_rules.iter().enumerate() {
-        if !base
-            .as_ref()
-            .is_some_and(|b| b.rules.iter().any(|r| &r.id == id))
-        {
-            report(
-                format!("remove_rules[{i}]"),
-                format!("no rule {id:?} in the extended profile"),
-            );
+        if !base.as_ref().is_some_and(|b| b.rules.iter().any(|r| &r.id == id)) {
+            report(format!("remove_rules[{i}]"), format!("no rule {id:?} in the extended profile"));
         }
     }
     // The file's own rules come first, so they win over the profile's.
@@ -149,54 +115,31 @@ pub fn load_str(file: &str, src: &str, ctx: &Context) -> Result<Loaded, Vec<Prob
     let own = doc.rules.len();
     for (i, rule) in merged.rules.iter().enumerate() {
         let here = |field: &str| {
-            if i < own {
-                format!("rules[{i}]{field}")
-            } else {
-                format!("extends.rules[{}]{field}", i - own)
-            }
+            if i < own { format!("rules[{i}]{field}") } else { format!("extends.rules[{}]{field}", i - own) }
         };
         if let Some(prev) = seen_ids.insert(&rule.id, i) {
-            report(
-                here(".id"),
-                format!("duplicate rule id {:?} (also rules[{prev}])", rule.id),
-            );
+            report(here(".id"), format!("duplicate rule id {:?} (also rules[{prev}])", rule.id));
         }
         let mut conds = Vec::new();
         for (j, c) in rule.args.iter().enumerate() {
             if c.index > 5 {
-                report(
-                    here(&format!(".args[{j}].index")),
-                    format!("argument index {} is not 0 to 5", c.index),
-                );
+                report(here(&format!(".args[{j}].index")), format!("argument index {} is not 0 to 5", c.index));
             }
             let value = scalar(&c.value).map_err(|m| report(here(&format!(".args[{j}].value")), m));
             let mask = match (&c.mask, c.op) {
-                (Some(m), Op::MaskedEq) => {
-                    scalar(m).map_err(|e| report(here(&format!(".args[{j}].mask")), e))
-                }
+                (Some(m), Op::MaskedEq) => scalar(m).map_err(|e| report(here(&format!(".args[{j}].mask")), e)),
                 (None, Op::MaskedEq) => {
-                    report(
-                        here(&format!(".args[{j}]")),
-                        "masked_eq needs a mask".into(),
-                    );
+                    report(here(&format!(".args[{j}]")), "masked_eq needs a mask".into());
                     Err(())
                 }
                 (Some(_), _) => {
-                    report(
-                        here(&format!(".args[{j}].mask")),
-                        "mask is only used with masked_eq".into(),
-                    );
+                    report(here(&format!(".args[{j}].mask")), "mask is only used with masked_eq".into());
                     Err(())
                 }
                 (None, _) => Ok(u64::MAX),
             };
             if let (Ok(value), Ok(mask)) = (value, mask) {
-                conds.push(Cond {
-                    index: c.index.min(5) as usize,
-                    op: c.op,
-                    value,
-                    mask,
-                });
+                conds.push(Cond { index: c.index.min(5) as usize, op: c.op, value, mask });
             }
         }
         let idx = rules.len() as u32;
@@ -216,14 +159,7 @@ pub fn load_str(file: &str, src: &str, ctx: &Context) -> Result<Loaded, Vec<Prob
         let effect = match effect(&rule.action, rule.errno.as_deref()) {
             Ok(e) => e,
             Err(m) => {
-                report(
-                    here(if rule.errno.is_some() {
-                        ".errno"
-                    } else {
-                        ".action"
-                    }),
-                    m,
-                );
+                report(here(if rule.errno.is_some() { ".errno" } else { ".action" }), m);
                 Effect::Deny(1)
             }
         };
@@ -247,19 +183,12 @@ pub fn load_str(file: &str, src: &str, ctx: &Context) -> Result<Loaded, Vec<Prob
             .iter()
             .enumerate()
             .filter_map(|(i, g)| {
-                let perms = perms(&g.access)
-                    .map_err(|m| report(format!("fs[{i}].access"), m))
-                    .ok()?;
-                let root = grant_root(&g.path, ctx)
-                    .map_err(|m| report(format!("fs[{i}].path"), m))
-                    .ok()?;
+                let perms = perms(&g.access).map_err(|m| report(format!("fs[{i}].access"), m)).ok()?;
+                let root = grant_root(&g.path, ctx).map_err(|m| report(format!("fs[{i}].path"), m)).ok()?;
                 Some(Grant { root, perms })
             })
             .collect();
-        out.extend(ctx.extra_grants.iter().map(|(p, perms)| Grant {
-            root: canonical(p),
-            perms: *perms,
-        }));
+        out.extend(ctx.extra_grants.iter().map(|(p, perms)| Grant { root: canonical(p), perms: *perms }));
         out
     });
     let net = merged.net.as_ref().map(|grants| {
@@ -268,22 +197,14 @@ pub fn load_str(file: &str, src: &str, ctx: &Context) -> Result<Loaded, Vec<Prob
             .enumerate()
             .filter_map(|(i, g)| {
                 let mut ep = |e: &Option<String>, f: &str| match e {
-                    Some(t) => Endpoint::parse(t)
-                        .map(Some)
-                        .map_err(|m| report(format!("net[{i}].{f}"), m)),
+                    Some(t) => Endpoint::parse(t).map(Some).map_err(|m| report(format!("net[{i}].{f}"), m)),
                     None => Ok(None),
                 };
                 let (connect, bind) = (ep(&g.connect, "connect"), ep(&g.bind, "bind"));
                 if g.connect.is_none() && g.bind.is_none() {
-                    report(
-                        format!("net[{i}]"),
-                        "a net grant needs connect or bind".into(),
-                    );
+                    report(format!("net[{i}]"), "a net grant needs connect or bind".into());
                 }
-                Some(NetGrant {
-                    connect: connect.ok()?,
-                    bind: bind.ok()?,
-                })
+                Some(NetGrant { connect: connect.ok()?, bind: bind.ok()? })
             })
             .collect()
     });
@@ -295,7 +216,7 @@ pub fn load_str(file: &str, src: &str, ctx: &Context) -> Result<Loaded, Vec<Prob
         .map(|s| {
             let first = table[s].first().map(|&r| &rules[r as usize]);
             let confined = fs.is_some() && !access::path_uses(names()[s], &[0; 6]).is_empty()
-                || net.is_some() && matches!(names()[s], "connect" | "bind" | "sendto");
+                || (net.is_some() || fs.is_some()) && crate::net::address_arg(names()[s]).is_some();
             !confined
                 && match first {
                     Some(r) => r.conds.is_empty() && r.effect == Effect::Allow && r.rate.is_none(),
@@ -307,10 +228,7 @@ pub fn load_str(file: &str, src: &str, ctx: &Context) -> Result<Loaded, Vec<Prob
         name: merged.name.clone().unwrap_or_else(|| file.to_string()),
         mode: merged.mode.unwrap_or(Mode::Enforce),
         default,
-        audit_all: merged
-            .audit
-            .as_ref()
-            .is_some_and(|a| a.events == AuditEvents::All),
+        audit_all: merged.audit.as_ref().is_some_and(|a| a.events == AuditEvents::All),
         table,
         fast,
         rules,
@@ -344,11 +262,7 @@ fn merge(doc: &PolicyFile, base: Option<&PolicyFile>) -> PolicyFile {
         rules: doc
             .rules
             .iter()
-            .chain(
-                base.rules
-                    .iter()
-                    .filter(|r| !doc.remove_rules.contains(&r.id)),
-            )
+            .chain(base.rules.iter().filter(|r| !doc.remove_rules.contains(&r.id)))
             .cloned()
             .collect(),
         remove_rules: Vec::new(),
@@ -364,9 +278,7 @@ fn effect(action: &Action, errno_name: Option<&str>) -> Result<Effect, String> {
                 .unwrap_or_default();
             format!("unknown errno {name:?}{hint}")
         }),
-        (Action::Errno, None) => {
-            Err("action \"errno\" needs an \"errno\" name, such as \"EPERM\"".into())
-        }
+        (Action::Errno, None) => Err("action \"errno\" needs an \"errno\" name, such as \"EPERM\"".into()),
         (_, Some(_)) => Err("\"errno\" is only used with action \"errno\"".into()),
         (Action::Allow, None) => Ok(Effect::Allow),
         (Action::Log, None) => Ok(Effect::Log),
@@ -384,19 +296,15 @@ fn scalar(s: &Scalar) -> Result<u64, String> {
 /// The syscall indices a name or `@group` stands for.
 fn expand(name: &str) -> Result<Vec<usize>, String> {
     if let Some(g) = name.strip_prefix('@') {
-        return group(g)
-            .map(|m| m.iter().filter_map(|n| syscalls::index(n)).collect())
-            .ok_or_else(|| {
-                let hint = suggest(g, GROUPS.iter().map(|(n, _, _)| *n))
-                    .map(|s| format!(" (did you mean @{s}?)"))
-                    .unwrap_or_default();
-                format!("unknown group \"@{g}\"{hint}")
-            });
+        return group(g).map(|m| m.iter().filter_map(|n| syscalls::index(n)).collect()).ok_or_else(|| {
+            let hint = suggest(g, GROUPS.iter().map(|(n, _, _)| *n))
+                .map(|s| format!(" (did you mean @{s}?)"))
+                .unwrap_or_default();
+            format!("unknown group \"@{g}\"{hint}")
+        });
     }
     syscalls::index(name).map(|i| vec![i]).ok_or_else(|| {
-        let hint = suggest(name, names().iter().copied())
-            .map(|s| format!(" (did you mean {s}?)"))
-            .unwrap_or_default();
+        let hint = suggest(name, names().iter().copied()).map(|s| format!(" (did you mean {s}?)")).unwrap_or_default();
         format!("unknown syscall {name:?}{hint}")
     })
 }
@@ -408,9 +316,7 @@ fn perms(a: &Access) -> Result<u8, String> {
         "create" => Ok(access::CREATE),
         "exec" => Ok(access::EXEC),
         "read-write" => Ok(access::READ | access::WRITE | access::CREATE),
-        other => Err(format!(
-            "unknown access {other:?}: use read, write, create, exec or read-write"
-        )),
+        other => Err(format!("unknown access {other:?}: use read, write, create, exec or read-write")),
     };
     match a {
         Access::Word(w) => word(w),
@@ -424,9 +330,7 @@ fn grant_root(path: &str, ctx: &Context) -> Result<PathBuf, String> {
         None => PathBuf::from(path),
     };
     if !p.is_absolute() {
-        return Err(format!(
-            "grant path {path:?} must be absolute (or start with $CWD)"
-        ));
+        return Err(format!("grant path {path:?} must be absolute (or start with $CWD)"));
     }
     Ok(canonical(&p))
 }
@@ -448,9 +352,7 @@ fn shadowed(
 ) -> Vec<Problem> {
     let mut out = Vec::new();
     for (i, rule) in source.iter().enumerate().take(rules.len()) {
-        let syscalls: Vec<usize> = (0..table.len())
-            .filter(|&s| table[s].contains(&(i as u32)))
-            .collect();
+        let syscalls: Vec<usize> = (0..table.len()).filter(|&s| table[s].contains(&(i as u32))).collect();
         let blockers: Vec<&str> = syscalls
             .iter()
             .filter_map(|&s| {
@@ -463,11 +365,7 @@ fn shadowed(
             let mut ids = blockers.clone();
             ids.sort();
             ids.dedup();
-            let path = if i < own {
-                format!("rules[{i}]")
-            } else {
-                format!("extends.rules[{}]", i - own)
-            };
+            let path = if i < own { format!("rules[{i}]") } else { format!("extends.rules[{}]", i - own) };
             out.push(problem(
                 file,
                 &path,

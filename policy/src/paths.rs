@@ -23,11 +23,7 @@ fn base(dirfd: Option<i32>) -> Option<PathBuf> {
 /// `None` when the base directory cannot be known or links loop.
 pub fn resolve(dirfd: Option<i32>, path: &[u8], follow: bool) -> Option<PathBuf> {
     let path = Path::new(OsStr::from_bytes(path));
-    let start = if path.is_absolute() {
-        PathBuf::from("/")
-    } else {
-        base(dirfd)?
-    };
+    let start = if path.is_absolute() { PathBuf::from("/") } else { base(dirfd)? };
     let mut pending: Vec<PathBuf> = vec![path.to_path_buf()];
     let mut out = start;
     let mut links = 0;
@@ -91,19 +87,13 @@ mod tests {
         let d = tempdir();
         std::os::unix::fs::symlink("b", d.join("a")).unwrap();
         std::os::unix::fs::symlink("a", d.join("b")).unwrap();
-        assert_eq!(
-            resolve(None, d.join("a").as_os_str().as_bytes(), true),
-            None
-        );
+        assert_eq!(resolve(None, d.join("a").as_os_str().as_bytes(), true), None);
         std::fs::remove_dir_all(&d).unwrap();
     }
 
     fn tempdir() -> PathBuf {
-        let d = std::env::temp_dir().join(format!(
-            "policy-paths-{}-{:?}",
-            std::process::id(),
-            std::thread::current().id()
-        ));
+        let d =
+            std::env::temp_dir().join(format!("policy-paths-{}-{:?}", std::process::id(), std::thread::current().id()));
         let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         d.canonicalize().unwrap()

@@ -6,11 +6,7 @@ use std::collections::HashMap;
 /// Line and column (1-based) of every value in `src`, keyed by path. The
 /// root is `""`. `src` must be valid JSON.
 pub fn spans(src: &str) -> HashMap<String, (usize, usize)> {
-    let mut w = Walker {
-        s: src.as_bytes(),
-        i: 0,
-        out: HashMap::new(),
-    };
+    let mut w = Walker { s: src.as_bytes(), i: 0, out: HashMap::new() };
     w.value(String::new());
     w.out
 }
@@ -31,14 +27,8 @@ impl Walker<'_> {
     fn position(&self) -> (usize, usize) {
         let before = &self.s[..self.i];
         let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-        let start = before
-            .iter()
-            .rposition(|&b| b == b'\n')
-            .map_or(0, |p| p + 1);
-        (
-            line,
-            String::from_utf8_lossy(&before[start..]).chars().count() + 1,
-        )
+        let start = before.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+        (line, String::from_utf8_lossy(&before[start..]).chars().count() + 1)
     }
 
     fn value(&mut self, path: String) {
@@ -57,11 +47,7 @@ impl Walker<'_> {
                             let key = self.string();
                             self.ws();
                             self.i += 1; // ':'
-                            let child = if path.is_empty() {
-                                key
-                            } else {
-                                format!("{path}.{key}")
-                            };
+                            let child = if path.is_empty() { key } else { format!("{path}.{key}") };
                             self.value(child);
                         }
                     }

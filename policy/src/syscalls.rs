@@ -8,12 +8,7 @@ const SPEC: &str = include_str!("../../wali-core/spec/syscalls.tsv");
 /// Every syscall name, without `SYS_`, in x86_64 number order.
 pub fn names() -> &'static [&'static str] {
     static NAMES: OnceLock<Vec<&'static str>> = OnceLock::new();
-    NAMES.get_or_init(|| {
-        SPEC.lines()
-            .skip(1)
-            .filter_map(|l| l.split('\t').next()?.strip_prefix("SYS_"))
-            .collect()
-    })
+    NAMES.get_or_init(|| SPEC.lines().skip(1).filter_map(|l| l.split('\t').next()?.strip_prefix("SYS_")).collect())
 }
 
 /// Argument names of `name` from the specification's C prototype
@@ -25,12 +20,7 @@ pub fn arg_names(name: &str) -> Vec<&'static str> {
             let mut cols = l.split('\t');
             (cols.next() == Some(prefixed.as_str())).then(|| cols.nth(6).unwrap_or(""))
         })
-        .map(|c| {
-            c.split(',')
-                .filter_map(|p| p.trim().rsplit([' ', '*']).next())
-                .filter(|n| !n.is_empty())
-                .collect()
-        })
+        .map(|c| c.split(',').filter_map(|p| p.trim().rsplit([' ', '*']).next()).filter(|n| !n.is_empty()).collect())
         .unwrap_or_default()
 }
 
@@ -391,10 +381,7 @@ pub const GROUPS: &[(&str, &str, &[&str])] = &[
 
 /// The members of group `name` (without `@`).
 pub fn group(name: &str) -> Option<&'static [&'static str]> {
-    GROUPS
-        .iter()
-        .find(|(g, _, _)| *g == name)
-        .map(|(_, _, m)| *m)
+    GROUPS.iter().find(|(g, _, _)| *g == name).map(|(_, _, m)| *m)
 }
 
 /// The closest known name to `wrong`, for "did you mean" hints.
@@ -414,9 +401,7 @@ fn edit_distance(a: &str, b: &str) -> usize {
         row[0] = i + 1;
         for j in 0..b.len() {
             let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != b[j]))
-                .min(row[j] + 1)
-                .min(cur + 1);
+            row[j + 1] = (prev + usize::from(ca != b[j])).min(row[j] + 1).min(cur + 1);
             prev = cur;
         }
     }

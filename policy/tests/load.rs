@@ -4,10 +4,7 @@ use policy::{By, Context, Effect, Request, load_str, syscalls};
 use std::path::PathBuf;
 
 fn ctx() -> Context {
-    Context {
-        cwd: PathBuf::from("/nonexistent-cwd"),
-        extra_grants: vec![],
-    }
+    Context { cwd: PathBuf::from("/nonexistent-cwd"), extra_grants: vec![] }
 }
 
 fn errors(src: &str) -> Vec<String> {
@@ -18,20 +15,12 @@ fn errors(src: &str) -> Vec<String> {
 }
 
 fn req(name: &str, args: [u64; 6]) -> Request<'static> {
-    Request {
-        sys: syscalls::index(name).unwrap(),
-        args,
-        copied: [None; 6],
-        wasm_target: false,
-    }
+    Request { sys: syscalls::index(name).unwrap(), args, copied: [None; 6], wasm_target: false }
 }
 
 #[test]
 fn syntax_errors_name_line_and_column() {
-    assert_eq!(
-        errors("{\n  \"version\": 1,\n  ,\n}"),
-        ["p.json:3:3: .: key must be a string"]
-    );
+    assert_eq!(errors("{\n  \"version\": 1,\n  ,\n}"), ["p.json:3:3: .: key must be a string"]);
     assert_eq!(
         errors("{\"version\": 1, \"rulez\": []}"),
         [
@@ -39,12 +28,8 @@ fn syntax_errors_name_line_and_column() {
         ]
     );
     assert_eq!(
-        errors(
-            "{\"version\": 1, \"rules\": [{\"id\": \"a\", \"syscalls\": [\"read\"], \"action\": \"deny\"}]}"
-        ),
-        [
-            "p.json:1:75: rules[0].action: unknown variant `deny`, expected one of `allow`, `errno`, `kill`, `log`"
-        ]
+        errors("{\"version\": 1, \"rules\": [{\"id\": \"a\", \"syscalls\": [\"read\"], \"action\": \"deny\"}]}"),
+        ["p.json:1:75: rules[0].action: unknown variant `deny`, expected one of `allow`, `errno`, `kill`, `log`"]
     );
 }
 
@@ -68,7 +53,8 @@ fn semantic_errors_name_path_line_column_and_suggest() {
             "p.json:5:108: rules[1].action: action \"errno\" needs an \"errno\" name, such as \"EPERM\"",
         ]
     );
-    let src = r#"{"version": 1, "rules": [{"id": "io", "syscalls": ["read", "opnat", "@file-reed"], "action": "allow"}]}"#;
+    let src =
+        r#"{"version": 1, "rules": [{"id": "io", "syscalls": ["read", "opnat", "@file-reed"], "action": "allow"}]}"#;
     assert_eq!(
         errors(src),
         [
@@ -82,9 +68,7 @@ fn semantic_errors_name_path_line_column_and_suggest() {
     );
     assert_eq!(
         errors(r#"{"version": 1, "extends": "defualt"}"#),
-        [
-            "p.json:1:27: extends: unknown profile \"defualt\"; built-in profiles: default, strict, unrestricted"
-        ]
+        ["p.json:1:27: extends: unknown profile \"defualt\"; built-in profiles: default, strict, unrestricted"]
     );
 }
 
@@ -97,9 +81,7 @@ fn shadowed_rules_are_reported() {
     let w: Vec<String> = loaded.warnings.iter().map(|p| p.to_string()).collect();
     assert_eq!(
         w,
-        [
-            "p.json:3:7: rules[1]: rule \"never\" never applies: every call it names is decided earlier by all-io"
-        ]
+        ["p.json:3:7: rules[1]: rule \"never\" never applies: every call it names is decided earlier by all-io"]
     );
 }
 
@@ -121,25 +103,16 @@ fn actions_modes_arguments_and_rates() {
     assert!(!p.allows_unconditionally(syscalls::index("socket").unwrap()));
     assert_eq!(d("getpid", [0; 6]).effect, Effect::Allow);
     let udp = d("socket", [2, 2 | 0o2000000, 0, 0, 0, 0]);
-    assert_eq!(
-        (udp.effect, p.by_name(udp.by)),
-        (Effect::Deny(13), "no-udp".to_string())
-    );
+    assert_eq!((udp.effect, p.by_name(udp.by)), (Effect::Deny(13), "no-udp".to_string()));
     let tcp = d("socket", [2, 1, 0, 0, 0, 0]);
-    assert_eq!(
-        (tcp.effect, p.by_name(tcp.by)),
-        (Effect::Log, "watch-udp".to_string())
-    );
+    assert_eq!((tcp.effect, p.by_name(tcp.by)), (Effect::Log, "watch-udp".to_string()));
     assert_eq!(d("execve", [0; 6]).effect, Effect::Kill);
     let k = d("kill", [1, 9, 0, 0, 0, 0]);
     assert_eq!((k.effect, k.enforced()), (Effect::Deny(1), Effect::Log));
     assert_eq!(d("getppid", [0; 6]).effect, Effect::Allow);
     assert_eq!(d("getppid", [0; 6]).effect, Effect::Allow);
     let spent = d("getppid", [0; 6]);
-    assert_eq!(
-        (spent.effect, p.by_name(spent.by)),
-        (Effect::Deny(11), "budget (rate)".to_string())
-    );
+    assert_eq!((spent.effect, p.by_name(spent.by)), (Effect::Deny(11), "budget (rate)".to_string()));
     assert_eq!(d("read", [0, 0, 4096, 0, 0, 0]).effect, Effect::Allow);
     let big = d("read", [0, 0, 4097, 0, 0, 0]);
     assert_eq!((big.effect, big.by), (Effect::Deny(38), By::Default));

@@ -23,10 +23,7 @@ pub fn guest_dir() -> &'static Path {
             .env_remove("RUSTFLAGS")
             .status()
             .expect("run cargo to build the guests");
-        assert!(
-            status.success(),
-            "building the guests failed (is the wasm32-unknown-unknown target installed?)"
-        );
+        assert!(status.success(), "building the guests failed (is the wasm32-unknown-unknown target installed?)");
         root().join("guests/target/wasm32-unknown-unknown/release")
     })
 }
@@ -38,10 +35,7 @@ pub fn guest(name: &str) -> PathBuf {
 /// A `waligate` command with a per-checkout module cache.
 pub fn waligate() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_waligate"));
-    cmd.env(
-        "WALIGATE_CACHE_DIR",
-        root().join("target/test-module-cache"),
-    );
+    cmd.env("WALIGATE_CACHE_DIR", root().join("target/test-module-cache"));
     cmd.env_remove("WALIGATE_LOG");
     cmd
 }
@@ -70,8 +64,5 @@ pub fn run(name: &str, args: &[&str]) -> Run {
 
 /// A fresh scratch directory for one test.
 pub fn scratch() -> tempfile::TempDir {
-    tempfile::Builder::new()
-        .prefix("waligate-test-")
-        .tempdir()
-        .expect("temp dir")
+    tempfile::Builder::new().prefix("waligate-test-").tempdir().expect("temp dir")
 }

@@ -19,11 +19,7 @@ const FORMAT: &[u8] = b"waligate-module-cache-1";
 /// The default cache directory: `$WALIGATE_CACHE_DIR`, else
 /// `$XDG_CACHE_HOME/waligate`, else `$HOME/.cache/waligate`.
 pub fn default_dir() -> Option<PathBuf> {
-    let env = |k| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
+    let env = |k| std::env::var_os(k).filter(|v| !v.is_empty()).map(PathBuf::from);
     env("WALIGATE_CACHE_DIR")
         .or_else(|| env("XDG_CACHE_HOME").map(|d| d.join("waligate")))
         .or_else(|| env("HOME").map(|d| d.join(".cache/waligate")))
@@ -59,10 +55,7 @@ fn ensure_private_dir(dir: &Path) -> Result<()> {
     // SAFETY: geteuid has no preconditions.
     let uid = unsafe { libc::geteuid() };
     if meta.uid() != uid || meta.mode() & 0o022 != 0 {
-        bail!(
-            "cache directory {} is not private (owner and mode must be yours, 0700)",
-            dir.display()
-        );
+        bail!("cache directory {} is not private (owner and mode must be yours, 0700)", dir.display());
     }
     Ok(())
 }

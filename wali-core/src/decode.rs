@@ -38,8 +38,7 @@ impl<'a> Call<'a> {
 
     /// The path argument `i` as copied in.
     pub fn path(&self, i: usize) -> Option<&CStr> {
-        self.copied(i)
-            .and_then(|b| CStr::from_bytes_with_nul(b).ok())
+        self.copied(i).and_then(|b| CStr::from_bytes_with_nul(b).ok())
     }
 
     /// Copies the kernel's updates of `Len` arguments back to the guest.
@@ -59,12 +58,7 @@ impl<'a> Call<'a> {
 }
 
 /// Decodes `raw` for `sys`, copying into `scratch` (cleared first).
-pub fn decode<'a>(
-    sys: &'static Syscall,
-    raw: [i64; 6],
-    mem: MemView,
-    scratch: &'a mut Vec<u8>,
-) -> SysResult<Call<'a>> {
+pub fn decode<'a>(sys: &'static Syscall, raw: [i64; 6], mem: MemView, scratch: &'a mut Vec<u8>) -> SysResult<Call<'a>> {
     scratch.clear();
     let mut args = [0u64; 6];
     let mut copied = [(0u32, 0u32); 6];
@@ -75,6 +69,15 @@ pub fn decode<'a>(
             Arg::Int | Arg::Fd => raw[i] as u64,
             Arg::UInt => uint(i),
             Arg::Addr | Arg::Raw => uint(i),
+            Arg::Msghdr => {
+                use crate::emu::iov::msg;
+                mem.range(addr, msg::SIZE)?;
+                let name = mem.read_u32(addr + msg::NAME)?;
+                // The kernel caps the length at the largest socket address.
+                let len = mem.read_u32(addr + msg::NAMELEN)?.min(SOCKADDR_MAX as u32);
+                copy_in(&mem, name, len as u64, scratch, &mut copied[i])?;
+                uint(i)
+            }
             Arg::Path => {
                 if addr != 0 {
                     let off = scratch.len();
@@ -107,10 +110,7 @@ pub fn decode<'a>(
                 // A negative count, or one no 32-bit memory could hold, is
                 // the kernel's EINVAL (its limits on nfds and maxevents).
                 let n = u64::try_from(raw[count as usize]).map_err(|_| Errno::EINVAL)?;
-                let bytes = n
-                    .checked_mul(size as u64)
-                    .filter(|&b| b <= 1 << 32)
-                    .ok_or(Errno::EINVAL)?;
+                let bytes = n.checked_mul(size as u64).filter(|&b| b <= 1 << 32).ok_or(Errno::EINVAL)?;
                 mem.ptr(addr, bytes)? as u64
             }
             Arg::FdSet => {
@@ -145,23 +145,10 @@ pub fn decode<'a>(
             args[i] = scratch[off as usize..].as_ptr() as u64;
         }
     }
-    Ok(Call {
-        sys,
-        raw,
-        args,
-        mem,
-        scratch,
-        copied,
-    })
+    Ok(Call { sys, raw, args, mem, scratch, copied })
 }
 
-fn copy_in(
-    mem: &MemView,
-    addr: u32,
-    n: u64,
-    scratch: &mut Vec<u8>,
-    slot: &mut (u32, u32),
-) -> SysResult<u64> {
+fn copy_in(mem: &MemView, addr: u32, n: u64, scratch: &mut Vec<u8>, slot: &mut (u32, u32)) -> SysResult<u64> {
     if addr == 0 || n == 0 {
         return Ok(mem.ptr(addr, n)? as u64);
     }

@@ -6,13 +6,10 @@ use crate::errno::{Errno, from_libc};
 use crate::gate::Verdict;
 use crate::guest::{Guest, Stop};
 use crate::table::{Imp, Syscall};
+use std::time::Instant;
 use wasmtime::Caller;
 
-pub fn dispatch(
-    caller: &mut Caller<'_, Guest>,
-    sys: &'static Syscall,
-    raw: [i64; 6],
-) -> Result<i64, Stop> {
+pub fn dispatch(caller: &mut Caller<'_, Guest>, sys: &'static Syscall, raw: [i64; 6]) -> Result<i64, Stop> {
     let mem = caller.data().memory.view();
     let mut scratch = std::mem::take(&mut caller.data_mut().scratch);
     let result = (|| {
@@ -21,32 +18,32 @@ pub fn dispatch(
             Err(e) => return Ok(e.ret()),
         };
         let gate = caller.data().gate;
-        let verdict = gate.decide(&call);
-        let ret = match verdict {
+        let ruling = gate.decide(&call);
+        let start = ruling.record.then(Instant::now);
+        let outcome = match ruling.verdict {
             Verdict::Allow => match sys.imp {
                 Imp::Kernel => {
                     let a = call.args;
                     // SAFETY: every pointer argument was translated into
                     // guest memory or a host copy by `decode`.
-                    let ret = from_libc(unsafe {
-                        libc::syscall(sys.nr, a[0], a[1], a[2], a[3], a[4], a[5])
-                    });
+                    let ret = from_libc(unsafe { libc::syscall(sys.nr, a[0], a[1], a[2], a[3], a[4], a[5]) });
                     if ret >= 0 {
                         call.copy_back();
                     }
-                    ret
+                    Ok(ret)
                 }
-                Imp::Emulated(f) => f(caller, &call)?,
-                Imp::Nosys(_) => Errno::ENOSYS.ret(),
+                Imp::Emulated(f) => f(caller, &call),
+                Imp::Nosys(_) => Ok(Errno::ENOSYS.ret()),
             },
-            Verdict::Deny(errno) => -(errno as i64),
-            Verdict::Kill => {
-                gate.record(&call, verdict, 0);
-                return Err(Stop::Killed(sys.name.to_string()));
-            }
+            Verdict::Deny(errno) => Ok(-(errno as i64)),
+            Verdict::Kill => Err(Stop::Killed(sys.name.to_string())),
         };
-        gate.record(&call, verdict, ret);
-        Ok(ret)
+        if let Some(t) = start {
+            // A call that ends the guest is recorded too, before it unwinds.
+            let ret = *outcome.as_ref().unwrap_or(&0);
+            gate.record(&call, ruling, ret, t.elapsed().as_nanos() as u64);
+        }
+        outcome
     })();
     caller.data_mut().scratch = scratch;
     result

@@ -26,16 +26,11 @@ impl EnvFile {
         for e in entries {
             validate(e)?;
         }
-        let dir = tempfile::Builder::new()
-            .prefix("waligate-env-")
-            .tempdir()
-            .context("cannot create env directory")?;
+        let dir = tempfile::Builder::new().prefix("waligate-env-").tempdir().context("cannot create env directory")?;
         let path = dir.path().join("env");
-        let mut file = std::fs::File::create(&path)
-            .with_context(|| format!("cannot write {}", path.display()))?;
+        let mut file = std::fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
         file.write_all(entries.join("\n").as_bytes())?;
-        let path =
-            CString::new(path.as_os_str().as_bytes()).context("temporary path contains NUL")?;
+        let path = CString::new(path.as_os_str().as_bytes()).context("temporary path contains NUL")?;
         Ok(EnvFile { _dir: dir, path })
     }
 }

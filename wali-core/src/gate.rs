@@ -15,20 +15,36 @@ pub enum Verdict {
     Kill,
 }
 
+/// A gate's answer to one call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Ruling {
+    pub verdict: Verdict,
+    /// Gate-defined detail, handed back to [`Gate::record`].
+    pub note: u64,
+    /// Whether the gate wants to see the outcome (and its duration). When
+    /// false the host measures nothing, so an unrecorded call costs nothing.
+    pub record: bool,
+}
+
+impl Ruling {
+    pub const ALLOW: Ruling = Ruling { verdict: Verdict::Allow, note: 0, record: false };
+}
+
 pub trait Gate: Send + Sync {
     /// Decides on a call. Must not read guest memory: everything it may
     /// look at has been copied into `call`.
-    fn decide(&self, call: &Call<'_>) -> Verdict;
+    fn decide(&self, call: &Call<'_>) -> Ruling;
 
-    /// Sees the outcome of a call the gate allowed or denied.
-    fn record(&self, _call: &Call<'_>, _verdict: Verdict, _ret: i64) {}
+    /// Sees the outcome of a call whose ruling asked for it: the raw
+    /// result (0 for a call that ended the guest) and how long it took.
+    fn record(&self, _call: &Call<'_>, _ruling: Ruling, _ret: i64, _dur_ns: u64) {}
 }
 
 /// Allows everything; the host with no policy.
 pub struct AllowAll;
 
 impl Gate for AllowAll {
-    fn decide(&self, _call: &Call<'_>) -> Verdict {
-        Verdict::Allow
+    fn decide(&self, _call: &Call<'_>) -> Ruling {
+        Ruling::ALLOW
     }
 }

@@ -21,12 +21,7 @@ pub struct Guest {
 }
 
 impl Guest {
-    pub fn new(
-        memory: LinearMemory,
-        argv: Vec<CString>,
-        envfile: Option<EnvFile>,
-        gate: &'static dyn Gate,
-    ) -> Self {
+    pub fn new(memory: LinearMemory, argv: Vec<CString>, envfile: Option<EnvFile>, gate: &'static dyn Gate) -> Self {
         Guest {
             memory,
             argv,

@@ -18,5 +18,5 @@ pub mod rewrite;
 pub mod run;
 pub mod table;
 
-pub use gate::{AllowAll, Gate, Verdict};
+pub use gate::{AllowAll, Gate, Ruling, Verdict};
 pub use run::{EXIT_KILLED, EXIT_TRAP, Outcome, RunOptions, run};

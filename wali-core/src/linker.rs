@@ -44,20 +44,13 @@ fn shape(ty: &FuncType) -> Option<Shape> {
         [ValType::I64] => Some(true),
         _ => return None,
     };
-    (params <= 6).then_some(Shape {
-        params,
-        wide,
-        result,
-    })
+    (params <= 6).then_some(Shape { params, wide, result })
 }
 
 /// The row a `SYS_<name>` import runs. A name the table does not know is
 /// answered `-ENOSYS`, as musl declares syscalls no host implements.
 fn resolve(name: &str) -> &'static Syscall {
-    let name = ALIASES
-        .iter()
-        .find(|(a, _)| *a == name)
-        .map_or(name, |(_, n)| n);
+    let name = ALIASES.iter().find(|(a, _)| *a == name).map_or(name, |(_, n)| n);
     table::lookup(name).unwrap_or_else(|| {
         tracing::debug!("wali.SYS_{name} is not a known syscall; it will return -ENOSYS");
         Box::leak(Box::new(Syscall {
@@ -89,13 +82,8 @@ pub fn define_imports(linker: &mut Linker<Guest>, module: &Module) -> Result<()>
 }
 
 /// A function type as `(i32, i64) -> i64`.
-fn signature(
-    params: impl Iterator<Item = ValType>,
-    results: impl Iterator<Item = ValType>,
-) -> String {
-    let list = |it: &mut dyn Iterator<Item = ValType>| {
-        it.map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
-    };
+fn signature(params: impl Iterator<Item = ValType>, results: impl Iterator<Item = ValType>) -> String {
+    let list = |it: &mut dyn Iterator<Item = ValType>| it.map(|t| t.to_string()).collect::<Vec<_>>().join(", ");
     let (p, mut r) = (list(&mut { params }), list(&mut { results }));
     if r.is_empty() {
         r = "()".into();
@@ -113,12 +101,7 @@ fn kind(ty: &ExternType) -> &'static str {
     }
 }
 
-fn define_syscall(
-    linker: &mut Linker<Guest>,
-    name: &str,
-    sys: &'static Syscall,
-    ty: FuncType,
-) -> Result<()> {
+fn define_syscall(linker: &mut Linker<Guest>, name: &str, sys: &'static Syscall, ty: FuncType) -> Result<()> {
     let Some(shape) = shape(&ty) else {
         bail!(
             "import wali.{name} has type {}, which no syscall has: \
@@ -131,11 +114,7 @@ fn define_syscall(
         for (i, slot) in raw.iter_mut().enumerate().take(shape.params) {
             // SAFETY: wasmtime initialises every parameter slot.
             let v = unsafe { vals[i].assume_init_ref() };
-            *slot = if shape.wide & (1 << i) != 0 {
-                v.get_i64()
-            } else {
-                v.get_i32() as i64
-            };
+            *slot = if shape.wide & (1 << i) != 0 { v.get_i64() } else { v.get_i32() as i64 };
         }
         let ret = dispatch(&mut caller, sys, raw)?;
         match shape.result {
@@ -182,17 +161,12 @@ fn define_aux(linker: &mut Linker<Guest>, name: &str, ty: &FuncType) -> Result<(
         }
         "__cl_get_argc" => {
             expect(name, ty, &[], &[I32])?;
-            linker.func_wrap(WALI, name, |c: Caller<'_, Guest>| {
-                c.data().argv.len() as i32
-            })?;
+            linker.func_wrap(WALI, name, |c: Caller<'_, Guest>| c.data().argv.len() as i32)?;
         }
         "__cl_get_argv_len" => {
             expect(name, ty, &[I32], &[I32])?;
             linker.func_wrap(WALI, name, |c: Caller<'_, Guest>, i: u32| {
-                c.data()
-                    .argv
-                    .get(i as usize)
-                    .map_or(0, |a| a.as_bytes().len() as i32)
+                c.data().argv.get(i as usize).map_or(0, |a| a.as_bytes().len() as i32)
             })?;
         }
         "__cl_copy_argv" => {
@@ -247,9 +221,7 @@ fn define_aux(linker: &mut Linker<Guest>, name: &str, ty: &FuncType) -> Result<(
             expect(name, ty, &[], &[])?;
             linker.func_wrap(WALI, name, || {})?;
         }
-        _ => bail!(
-            "unknown WALI import wali.{name}: not a syscall (SYS_*) nor an auxiliary import of the ABI"
-        ),
+        _ => bail!("unknown WALI import wali.{name}: not a syscall (SYS_*) nor an auxiliary import of the ABI"),
     }
     Ok(())
 }

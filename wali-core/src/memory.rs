@@ -19,10 +19,7 @@ impl LinearMemory {
     /// the length only grows.
     pub fn view(&self) -> MemView {
         let data = self.0.data();
-        MemView {
-            base: data.as_ptr() as *mut u8,
-            len: data.len() as u64,
-        }
+        MemView { base: data.as_ptr() as *mut u8, len: data.len() as u64 }
     }
 
     /// Grows by `pages` Wasm pages and returns the old size in bytes.
@@ -123,10 +120,6 @@ impl MemView {
                 return Ok(());
             }
         }
-        Err(if limit == avail && avail <= max {
-            Errno::EFAULT
-        } else {
-            Errno::ENAMETOOLONG
-        })
+        Err(if limit == avail && avail <= max { Errno::EFAULT } else { Errno::ENAMETOOLONG })
     }
 }

@@ -15,13 +15,8 @@ impl RegionSet {
         if start >= end {
             return;
         }
-        let overlapping: Vec<(u64, u64)> = self
-            .ranges
-            .range(..=end)
-            .rev()
-            .take_while(|&(_, &e)| e >= start)
-            .map(|(&s, &e)| (s, e))
-            .collect();
+        let overlapping: Vec<(u64, u64)> =
+            self.ranges.range(..=end).rev().take_while(|&(_, &e)| e >= start).map(|(&s, &e)| (s, e)).collect();
         for (s, e) in overlapping {
             self.ranges.remove(&s);
             start = start.min(s);
@@ -35,13 +30,8 @@ impl RegionSet {
         if start >= end {
             return;
         }
-        let overlapping: Vec<(u64, u64)> = self
-            .ranges
-            .range(..end)
-            .rev()
-            .take_while(|&(_, &e)| e > start)
-            .map(|(&s, &e)| (s, e))
-            .collect();
+        let overlapping: Vec<(u64, u64)> =
+            self.ranges.range(..end).rev().take_while(|&(_, &e)| e > start).map(|(&s, &e)| (s, e)).collect();
         for (s, e) in overlapping {
             self.ranges.remove(&s);
             if s < start {
@@ -55,36 +45,22 @@ impl RegionSet {
 
     /// Whether `[start, end)` lies entirely inside one range.
     pub fn contains(&self, start: u64, end: u64) -> bool {
-        self.ranges
-            .range(..=start)
-            .next_back()
-            .is_some_and(|(_, &e)| e >= end)
+        self.ranges.range(..=start).next_back().is_some_and(|(_, &e)| e >= end)
     }
 
     /// The parts of `[start, end)` that are in the set.
     pub fn intersect(&self, start: u64, end: u64) -> Vec<(u64, u64)> {
-        self.ranges
-            .range(..end)
-            .filter(|&(_, &e)| e > start)
-            .map(|(&s, &e)| (s.max(start), e.min(end)))
-            .collect()
+        self.ranges.range(..end).filter(|&(_, &e)| e > start).map(|(&s, &e)| (s.max(start), e.min(end))).collect()
     }
 
     /// The lowest range start that can hold `len` bytes (first fit).
     pub fn find_fit(&self, len: u64) -> Option<u64> {
-        self.ranges
-            .iter()
-            .find(|&(&s, &e)| e - s >= len)
-            .map(|(&s, _)| s)
+        self.ranges.iter().find(|&(&s, &e)| e - s >= len).map(|(&s, _)| s)
     }
 
     /// The range ending exactly at `end`, if any.
     pub fn ending_at(&self, end: u64) -> Option<(u64, u64)> {
-        self.ranges
-            .range(..end)
-            .next_back()
-            .filter(|&(_, &e)| e == end)
-            .map(|(&s, &e)| (s, e))
+        self.ranges.range(..end).next_back().filter(|&(_, &e)| e == end).map(|(&s, &e)| (s, e))
     }
 }
 

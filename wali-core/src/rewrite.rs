@@ -5,8 +5,8 @@
 
 use anyhow::{Context, Result, bail};
 use wasm_encoder::{
-    ExportKind, ExportSection, ImportSection, MemoryType, Module as Encoder, RawSection,
-    reencode::Reencode, reencode::RoundtripReencoder,
+    ExportKind, ExportSection, ImportSection, MemoryType, Module as Encoder, RawSection, reencode::Reencode,
+    reencode::RoundtripReencoder,
 };
 use wasmparser::{Parser, Payload, TypeRef};
 
@@ -65,10 +65,7 @@ pub fn rewrite(wasm: &[u8]) -> Result<(Vec<u8>, MemoryType)> {
                         bail!("the module's memory is 64-bit; WALI memories are 32-bit")
                     }
                     [m] => memory = Some(shared(reencoder.memory_type(*m)?)),
-                    _ => bail!(
-                        "the module defines {} memories; a WALI module defines exactly one",
-                        mems.len()
-                    ),
+                    _ => bail!("the module defines {} memories; a WALI module defines exactly one", mems.len()),
                 }
             }
             Payload::TableSection(reader) => tables += reader.count(),
@@ -81,8 +78,7 @@ pub fn rewrite(wasm: &[u8]) -> Result<(Vec<u8>, MemoryType)> {
             _ => {}
         }
     }
-    let memory =
-        memory.context("the module defines no memory; a WALI module defines exactly one")?;
+    let memory = memory.context("the module defines no memory; a WALI module defines exactly one")?;
 
     let add_memory_import = |imports: &mut ImportSection| {
         imports.import(MEMORY_MODULE, MEMORY_NAME, memory);
@@ -117,10 +113,7 @@ pub fn rewrite(wasm: &[u8]) -> Result<(Vec<u8>, MemoryType)> {
                 out.section(pending_exports.as_ref().unwrap());
             }
             _ => {
-                out.section(&RawSection {
-                    id,
-                    data: &wasm[range],
-                });
+                out.section(&RawSection { id, data: &wasm[range] });
             }
         }
     }

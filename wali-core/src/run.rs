@@ -51,24 +51,15 @@ impl Outcome {
 /// The engine configuration every WALI module is compiled for.
 pub fn engine() -> Result<Engine> {
     let mut config = Config::new();
-    config
-        .wasm_threads(true)
-        .shared_memory(true)
-        .cranelift_opt_level(OptLevel::Speed);
+    config.wasm_threads(true).shared_memory(true).cranelift_opt_level(OptLevel::Speed);
     Ok(Engine::new(&config)?)
 }
 
 /// Compiles (or loads from the cache) the rewritten module.
-pub fn load(
-    engine: &Engine,
-    path: &std::path::Path,
-    cache_dir: Option<&std::path::Path>,
-) -> Result<Module> {
-    let raw =
-        std::fs::read(path).with_context(|| format!("cannot read module {}", path.display()))?;
+pub fn load(engine: &Engine, path: &std::path::Path, cache_dir: Option<&std::path::Path>) -> Result<Module> {
+    let raw = std::fs::read(path).with_context(|| format!("cannot read module {}", path.display()))?;
     // Text modules are accepted for tests and experiments.
-    let wasm = wat::parse_bytes(&raw)
-        .with_context(|| format!("{} is not a WebAssembly module", path.display()))?;
+    let wasm = wat::parse_bytes(&raw).with_context(|| format!("{} is not a WebAssembly module", path.display()))?;
     let module = cache::load_or_compile(engine, &wasm, cache_dir, || {
         let (rewritten, _) = rewrite(&wasm)?;
         with_signals_blocked(|| Ok(Module::new(engine, rewritten)?))
@@ -98,12 +89,8 @@ pub fn run(opts: RunOptions) -> Result<Outcome> {
     let engine = engine()?;
     let module = load(&engine, &opts.module, opts.cache_dir.as_deref())?;
     let start = module.get_export("_start");
-    if !matches!(start, Some(ExternType::Func(ref f)) if f.params().len() == 0 && f.results().len() == 0)
-    {
-        bail!(
-            "{} has no `_start: () -> ()` export; is it a WALI program?",
-            opts.module.display()
-        );
+    if !matches!(start, Some(ExternType::Func(ref f)) if f.params().len() == 0 && f.results().len() == 0) {
+        bail!("{} has no `_start: () -> ()` export; is it a WALI program?", opts.module.display());
     }
     let memory_type = module
         .imports()
@@ -122,8 +109,7 @@ pub fn run(opts: RunOptions) -> Result<Outcome> {
     let guest = Guest::new(LinearMemory(memory.clone()), argv, opts.env, opts.gate);
     let mut store = Store::new(&engine, guest);
     let mut linker = Linker::new(&engine);
-    define_imports(&mut linker, &module)
-        .with_context(|| format!("cannot link {}", opts.module.display()))?;
+    define_imports(&mut linker, &module).with_context(|| format!("cannot link {}", opts.module.display()))?;
     linker.define(&store, MEMORY_MODULE, MEMORY_NAME, memory)?;
 
     let result = linker

@@ -45,6 +45,9 @@ pub enum Arg {
     Array(u8, u32),
     /// `fd_set` covering argument 0's number of descriptors, in place.
     FdSet,
+    /// sendmsg's Wasm msghdr: its destination address (`msg_name`) is
+    /// copied out for the gate; the emulation converts the rest.
+    Msghdr,
     /// Guest address used by the memory emulation (never translated).
     Addr,
     /// Pointer the syscall's emulation converts itself.
@@ -100,30 +103,15 @@ pub struct Syscall {
 }
 
 const fn k(name: &'static str, nr: i64, args: &'static [Arg]) -> Syscall {
-    Syscall {
-        name,
-        nr,
-        args,
-        imp: Kernel,
-    }
+    Syscall { name, nr, args, imp: Kernel }
 }
 
 const fn e(name: &'static str, nr: i64, args: &'static [Arg], f: Emu) -> Syscall {
-    Syscall {
-        name,
-        nr,
-        args,
-        imp: Emulated(f),
-    }
+    Syscall { name, nr, args, imp: Emulated(f) }
 }
 
 const fn no(name: &'static str, nr: i64, why: Why) -> Syscall {
-    Syscall {
-        name,
-        nr,
-        args: &[],
-        imp: Nosys(why),
-    }
+    Syscall { name, nr, args: &[], imp: Nosys(why) }
 }
 
 use libc::*;
@@ -139,32 +127,12 @@ pub static SYSCALLS: &[Syscall] = &[
     k("lstat", SYS_lstat, &[Path, Out(144)]),
     k("poll", SYS_poll, &[Array(1, 8), Int, Int]),
     k("lseek", SYS_lseek, &[Fd, Int, Int]),
-    e(
-        "mmap",
-        SYS_mmap,
-        &[Addr, UInt, Int, Int, Fd, Int],
-        emu::mm::mmap,
-    ),
-    e(
-        "mprotect",
-        SYS_mprotect,
-        &[Addr, UInt, Int],
-        emu::mm::mprotect,
-    ),
+    e("mmap", SYS_mmap, &[Addr, UInt, Int, Int, Fd, Int], emu::mm::mmap),
+    e("mprotect", SYS_mprotect, &[Addr, UInt, Int], emu::mm::mprotect),
     e("munmap", SYS_munmap, &[Addr, UInt], emu::mm::munmap),
     e("brk", SYS_brk, &[Addr], emu::mm::brk),
-    e(
-        "rt_sigaction",
-        SYS_rt_sigaction,
-        &[Int, Raw, Raw, UInt],
-        emu::signal::rt_sigaction,
-    ),
-    e(
-        "rt_sigprocmask",
-        SYS_rt_sigprocmask,
-        &[Int, Raw, BufOut(3), UInt],
-        emu::signal::rt_sigprocmask,
-    ),
+    e("rt_sigaction", SYS_rt_sigaction, &[Int, Raw, Raw, UInt], emu::signal::rt_sigaction),
+    e("rt_sigprocmask", SYS_rt_sigprocmask, &[Int, Raw, BufOut(3), UInt], emu::signal::rt_sigprocmask),
     no("rt_sigreturn", SYS_rt_sigreturn, HostInternals),
     e("ioctl", SYS_ioctl, &[Fd, UInt, Raw], emu::ctl::ioctl),
     k("pread64", SYS_pread64, &[Fd, BufOut(2), UInt, Int]),
@@ -175,12 +143,7 @@ pub static SYSCALLS: &[Syscall] = &[
     k("pipe", SYS_pipe, &[Out(8)]),
     k("select", SYS_select, &[Int, FdSet, FdSet, FdSet, InOut(16)]),
     k("sched_yield", SYS_sched_yield, &[]),
-    e(
-        "mremap",
-        SYS_mremap,
-        &[Addr, UInt, UInt, Int, Addr],
-        emu::mm::mremap,
-    ),
+    e("mremap", SYS_mremap, &[Addr, UInt, UInt, Int, Addr], emu::mm::mremap),
     e("msync", SYS_msync, &[Addr, UInt, Int], emu::mm::msync),
     no("mincore", SYS_mincore, Unconverted),
     e("madvise", SYS_madvise, &[Addr, UInt, Int], emu::mm::madvise),
@@ -199,17 +162,9 @@ pub static SYSCALLS: &[Syscall] = &[
     k("socket", SYS_socket, &[Int, Int, Int]),
     k("connect", SYS_connect, &[Fd, AddrIn(2), UInt]),
     k("accept", SYS_accept, &[Fd, AddrOut(2), Len]),
-    k(
-        "sendto",
-        SYS_sendto,
-        &[Fd, BufIn(2), UInt, Int, AddrIn(5), UInt],
-    ),
-    k(
-        "recvfrom",
-        SYS_recvfrom,
-        &[Fd, BufOut(2), UInt, Int, AddrOut(5), Len],
-    ),
-    e("sendmsg", SYS_sendmsg, &[Fd, Raw, Int], emu::iov::sendmsg),
+    k("sendto", SYS_sendto, &[Fd, BufIn(2), UInt, Int, AddrIn(5), UInt]),
+    k("recvfrom", SYS_recvfrom, &[Fd, BufOut(2), UInt, Int, AddrOut(5), Len]),
+    e("sendmsg", SYS_sendmsg, &[Fd, Msghdr, Int], emu::iov::sendmsg),
     e("recvmsg", SYS_recvmsg, &[Fd, Raw, Int], emu::iov::recvmsg),
     k("shutdown", SYS_shutdown, &[Fd, Int]),
     k("bind", SYS_bind, &[Fd, AddrIn(2), UInt]),
@@ -217,25 +172,12 @@ pub static SYSCALLS: &[Syscall] = &[
     k("getsockname", SYS_getsockname, &[Fd, AddrOut(2), Len]),
     k("getpeername", SYS_getpeername, &[Fd, AddrOut(2), Len]),
     k("socketpair", SYS_socketpair, &[Int, Int, Int, Out(8)]),
-    k(
-        "setsockopt",
-        SYS_setsockopt,
-        &[Fd, Int, Int, CopyIn(4), UInt],
-    ),
-    k(
-        "getsockopt",
-        SYS_getsockopt,
-        &[Fd, Int, Int, LenOut(4), Len],
-    ),
+    k("setsockopt", SYS_setsockopt, &[Fd, Int, Int, CopyIn(4), UInt]),
+    k("getsockopt", SYS_getsockopt, &[Fd, Int, Int, LenOut(4), Len]),
     no("clone", SYS_clone, Process),
     no("fork", SYS_fork, Process),
     no("vfork", SYS_vfork, Process),
-    e(
-        "execve",
-        SYS_execve,
-        &[Path, Raw, Raw],
-        emu::process::execve,
-    ),
+    e("execve", SYS_execve, &[Path, Raw, Raw], emu::process::execve),
     e("exit", SYS_exit, &[Int], emu::process::exit),
     k("wait4", SYS_wait4, &[Int, Out(4), Int, Out(144)]),
     k("kill", SYS_kill, &[Int, Int]),
@@ -304,24 +246,10 @@ pub static SYSCALLS: &[Syscall] = &[
     k("capget", SYS_capget, &[InOut(8), Out(24)]),
     k("capset", SYS_capset, &[InOut(8), In(24)]),
     k("rt_sigpending", SYS_rt_sigpending, &[BufOut(1), UInt]),
-    k(
-        "rt_sigtimedwait",
-        SYS_rt_sigtimedwait,
-        &[BufIn(3), Out(128), In(16), UInt],
-    ),
+    k("rt_sigtimedwait", SYS_rt_sigtimedwait, &[BufIn(3), Out(128), In(16), UInt]),
     k("rt_sigqueueinfo", SYS_rt_sigqueueinfo, &[Int, Int, In(128)]),
-    e(
-        "rt_sigsuspend",
-        SYS_rt_sigsuspend,
-        &[Raw, UInt],
-        emu::signal::rt_sigsuspend,
-    ),
-    e(
-        "sigaltstack",
-        SYS_sigaltstack,
-        &[Raw, Raw],
-        emu::signal::sigaltstack,
-    ),
+    e("rt_sigsuspend", SYS_rt_sigsuspend, &[Raw, UInt], emu::signal::rt_sigsuspend),
+    e("sigaltstack", SYS_sigaltstack, &[Raw, Raw], emu::signal::sigaltstack),
     k("utime", SYS_utime, &[Path, In(16)]),
     k("mknod", SYS_mknod, &[Path, UInt, UInt]),
     no("uselib", SYS_uselib, SystemAdmin),
@@ -334,19 +262,11 @@ pub static SYSCALLS: &[Syscall] = &[
     k("setpriority", SYS_setpriority, &[Int, Int, Int]),
     k("sched_setparam", SYS_sched_setparam, &[Int, In(4)]),
     k("sched_getparam", SYS_sched_getparam, &[Int, Out(4)]),
-    k(
-        "sched_setscheduler",
-        SYS_sched_setscheduler,
-        &[Int, Int, In(4)],
-    ),
+    k("sched_setscheduler", SYS_sched_setscheduler, &[Int, Int, In(4)]),
     k("sched_getscheduler", SYS_sched_getscheduler, &[Int]),
     k("sched_get_priority_max", SYS_sched_get_priority_max, &[Int]),
     k("sched_get_priority_min", SYS_sched_get_priority_min, &[Int]),
-    k(
-        "sched_rr_get_interval",
-        SYS_sched_rr_get_interval,
-        &[Int, Out(16)],
-    ),
+    k("sched_rr_get_interval", SYS_sched_rr_get_interval, &[Int, Out(16)]),
     k("mlock", SYS_mlock, &[BufIn(1), UInt]),
     k("munlock", SYS_munlock, &[BufIn(1), UInt]),
     e("mlockall", SYS_mlockall, &[Int], emu::mm::mlockall),
@@ -355,12 +275,7 @@ pub static SYSCALLS: &[Syscall] = &[
     no("modify_ldt", SYS_modify_ldt, HostInternals),
     no("pivot_root", SYS_pivot_root, SystemAdmin),
     no("_sysctl", SYS__sysctl, SystemAdmin),
-    e(
-        "prctl",
-        SYS_prctl,
-        &[Int, Raw, Int, Int, Int],
-        emu::ctl::prctl,
-    ),
+    e("prctl", SYS_prctl, &[Int, Raw, Int, Int, Int], emu::ctl::prctl),
     no("arch_prctl", SYS_arch_prctl, HostInternals),
     no("adjtimex", SYS_adjtimex, SystemAdmin),
     k("setrlimit", SYS_setrlimit, &[Int, In(16)]),
@@ -392,11 +307,7 @@ pub static SYSCALLS: &[Syscall] = &[
     k("gettid", SYS_gettid, &[]),
     k("readahead", SYS_readahead, &[Fd, Int, UInt]),
     k("setxattr", SYS_setxattr, &[Path, Path, BufIn(3), UInt, Int]),
-    k(
-        "lsetxattr",
-        SYS_lsetxattr,
-        &[Path, Path, BufIn(3), UInt, Int],
-    ),
+    k("lsetxattr", SYS_lsetxattr, &[Path, Path, BufIn(3), UInt, Int]),
     k("fsetxattr", SYS_fsetxattr, &[Fd, Path, BufIn(3), UInt, Int]),
     k("getxattr", SYS_getxattr, &[Path, Path, BufOut(3), UInt]),
     k("lgetxattr", SYS_lgetxattr, &[Path, Path, BufOut(3), UInt]),
@@ -409,22 +320,9 @@ pub static SYSCALLS: &[Syscall] = &[
     k("fremovexattr", SYS_fremovexattr, &[Fd, Path]),
     k("tkill", SYS_tkill, &[Int, Int]),
     k("time", SYS_time, &[Out(8)]),
-    e(
-        "futex",
-        SYS_futex,
-        &[Raw, Int, Int, Raw, Raw, Int],
-        emu::ctl::futex,
-    ),
-    k(
-        "sched_setaffinity",
-        SYS_sched_setaffinity,
-        &[Int, UInt, BufIn(1)],
-    ),
-    k(
-        "sched_getaffinity",
-        SYS_sched_getaffinity,
-        &[Int, UInt, BufOut(1)],
-    ),
+    e("futex", SYS_futex, &[Raw, Int, Int, Raw, Raw, Int], emu::ctl::futex),
+    k("sched_setaffinity", SYS_sched_setaffinity, &[Int, UInt, BufIn(1)]),
+    k("sched_getaffinity", SYS_sched_getaffinity, &[Int, UInt, BufOut(1)]),
     no("set_thread_area", SYS_set_thread_area, HostInternals),
     no("io_setup", SYS_io_setup, Unconverted),
     no("io_destroy", SYS_io_destroy, Unconverted),
@@ -438,38 +336,20 @@ pub static SYSCALLS: &[Syscall] = &[
     no("epoll_wait_old", SYS_epoll_wait_old, Unconverted),
     no("remap_file_pages", SYS_remap_file_pages, HostInternals),
     k("getdents64", SYS_getdents64, &[Fd, BufOut(2), UInt]),
-    e(
-        "set_tid_address",
-        SYS_set_tid_address,
-        &[Raw],
-        emu::process::set_tid_address,
-    ),
+    e("set_tid_address", SYS_set_tid_address, &[Raw], emu::process::set_tid_address),
     no("restart_syscall", SYS_restart_syscall, HostInternals),
     no("semtimedop", SYS_semtimedop, Unconverted),
     k("fadvise", SYS_fadvise64, &[Fd, Int, Int, Int]),
     no("timer_create", SYS_timer_create, Unconverted),
-    k(
-        "timer_settime",
-        SYS_timer_settime,
-        &[Int, Int, In(32), Out(32)],
-    ),
+    k("timer_settime", SYS_timer_settime, &[Int, Int, In(32), Out(32)]),
     k("timer_gettime", SYS_timer_gettime, &[Int, Out(32)]),
     k("timer_getoverrun", SYS_timer_getoverrun, &[Int]),
     k("timer_delete", SYS_timer_delete, &[Int]),
     no("clock_settime", SYS_clock_settime, SystemAdmin),
     k("clock_gettime", SYS_clock_gettime, &[Int, Out(16)]),
     k("clock_getres", SYS_clock_getres, &[Int, Out(16)]),
-    k(
-        "clock_nanosleep",
-        SYS_clock_nanosleep,
-        &[Int, Int, In(16), Out(16)],
-    ),
-    e(
-        "exit_group",
-        SYS_exit_group,
-        &[Int],
-        emu::process::exit_group,
-    ),
+    k("clock_nanosleep", SYS_clock_nanosleep, &[Int, Int, In(16), Out(16)]),
+    e("exit_group", SYS_exit_group, &[Int], emu::process::exit_group),
     k("epoll_wait", SYS_epoll_wait, &[Fd, Array(2, 12), Int, Int]),
     k("epoll_ctl", SYS_epoll_ctl, &[Fd, Int, Fd, In(12)]),
     k("tgkill", SYS_tgkill, &[Int, Int, Int]),
@@ -492,11 +372,7 @@ pub static SYSCALLS: &[Syscall] = &[
     k("ioprio_set", SYS_ioprio_set, &[Int, Int, Int]),
     k("ioprio_get", SYS_ioprio_get, &[Int, Int]),
     k("inotify_init", SYS_inotify_init, &[]),
-    k(
-        "inotify_add_watch",
-        SYS_inotify_add_watch,
-        &[Fd, Path, UInt],
-    ),
+    k("inotify_add_watch", SYS_inotify_add_watch, &[Fd, Path, UInt]),
     k("inotify_rm_watch", SYS_inotify_rm_watch, &[Fd, Int]),
     no("migrate_pages", SYS_migrate_pages, HostInternals),
     k("openat", SYS_openat, &[Fd, Path, Int, UInt]),
@@ -512,48 +388,23 @@ pub static SYSCALLS: &[Syscall] = &[
     k("readlinkat", SYS_readlinkat, &[Fd, Path, BufOut(3), UInt]),
     k("fchmodat", SYS_fchmodat, &[Fd, Path, UInt, Int]),
     k("faccessat", SYS_faccessat, &[Fd, Path, Int, Int]),
-    e(
-        "pselect6",
-        SYS_pselect6,
-        &[Int, FdSet, FdSet, FdSet, InOut(16), Raw],
-        emu::iov::pselect6,
-    ),
-    k(
-        "ppoll",
-        SYS_ppoll,
-        &[Array(1, 8), Int, InOut(16), BufIn(4), UInt],
-    ),
+    e("pselect6", SYS_pselect6, &[Int, FdSet, FdSet, FdSet, InOut(16), Raw], emu::iov::pselect6),
+    k("ppoll", SYS_ppoll, &[Array(1, 8), Int, InOut(16), BufIn(4), UInt]),
     no("unshare", SYS_unshare, HostInternals),
     no("set_robust_list", SYS_set_robust_list, HostInternals),
     no("get_robust_list", SYS_get_robust_list, HostInternals),
-    k(
-        "splice",
-        SYS_splice,
-        &[Fd, InOut(8), Fd, InOut(8), UInt, UInt],
-    ),
+    k("splice", SYS_splice, &[Fd, InOut(8), Fd, InOut(8), UInt, UInt]),
     k("tee", SYS_tee, &[Fd, Fd, UInt, UInt]),
-    k(
-        "sync_file_range",
-        SYS_sync_file_range,
-        &[Fd, Int, Int, UInt],
-    ),
+    k("sync_file_range", SYS_sync_file_range, &[Fd, Int, Int, UInt]),
     no("vmsplice", SYS_vmsplice, Unconverted),
     no("move_pages", SYS_move_pages, HostInternals),
     k("utimensat", SYS_utimensat, &[Fd, Path, In(32), Int]),
-    k(
-        "epoll_pwait",
-        SYS_epoll_pwait,
-        &[Fd, Array(2, 12), Int, Int, BufIn(5), UInt],
-    ),
+    k("epoll_pwait", SYS_epoll_pwait, &[Fd, Array(2, 12), Int, Int, BufIn(5), UInt]),
     k("signalfd", SYS_signalfd, &[Fd, BufIn(2), UInt]),
     k("timerfd_create", SYS_timerfd_create, &[Int, Int]),
     k("eventfd", SYS_eventfd, &[UInt]),
     k("fallocate", SYS_fallocate, &[Fd, Int, Int, Int]),
-    k(
-        "timerfd_settime",
-        SYS_timerfd_settime,
-        &[Fd, Int, In(32), Out(32)],
-    ),
+    k("timerfd_settime", SYS_timerfd_settime, &[Fd, Int, In(32), Out(32)]),
     k("timerfd_gettime", SYS_timerfd_gettime, &[Fd, Out(32)]),
     k("accept4", SYS_accept4, &[Fd, AddrOut(2), Len, Int]),
     k("signalfd4", SYS_signalfd4, &[Fd, BufIn(2), UInt, Int]),
@@ -563,17 +414,8 @@ pub static SYSCALLS: &[Syscall] = &[
     k("pipe2", SYS_pipe2, &[Out(8), Int]),
     k("inotify_init1", SYS_inotify_init1, &[Int]),
     e("preadv", SYS_preadv, &[Fd, Raw, Int, Int], emu::iov::preadv),
-    e(
-        "pwritev",
-        SYS_pwritev,
-        &[Fd, Raw, Int, Int],
-        emu::iov::pwritev,
-    ),
-    k(
-        "rt_tgsigqueueinfo",
-        SYS_rt_tgsigqueueinfo,
-        &[Int, Int, Int, In(128)],
-    ),
+    e("pwritev", SYS_pwritev, &[Fd, Raw, Int, Int], emu::iov::pwritev),
+    k("rt_tgsigqueueinfo", SYS_rt_tgsigqueueinfo, &[Int, Int, Int, In(128)]),
     no("perf_event_open", SYS_perf_event_open, SystemAdmin),
     no("recvmmsg", SYS_recvmmsg, Unconverted),
     no("fanotify_init", SYS_fanotify_init, SystemAdmin),
@@ -602,11 +444,7 @@ pub static SYSCALLS: &[Syscall] = &[
     no("userfaultfd", SYS_userfaultfd, HostInternals),
     k("membarrier", SYS_membarrier, &[Int, UInt, Int]),
     k("mlock2", SYS_mlock2, &[BufIn(1), UInt, Int]),
-    k(
-        "copy_file_range",
-        SYS_copy_file_range,
-        &[Fd, InOut(8), Fd, InOut(8), UInt, UInt],
-    ),
+    k("copy_file_range", SYS_copy_file_range, &[Fd, InOut(8), Fd, InOut(8), UInt, UInt]),
     no("preadv2", SYS_preadv2, Unconverted),
     no("pwritev2", SYS_pwritev2, Unconverted),
     no("pkey_mprotect", SYS_pkey_mprotect, HostInternals),
@@ -615,11 +453,7 @@ pub static SYSCALLS: &[Syscall] = &[
     k("statx", SYS_statx, &[Fd, Path, Int, UInt, Out(256)]),
     no("io_pgetevents", 333, Unconverted),
     no("rseq", SYS_rseq, HostInternals),
-    k(
-        "pidfd_send_signal",
-        SYS_pidfd_send_signal,
-        &[Fd, Int, In(128), UInt],
-    ),
+    k("pidfd_send_signal", SYS_pidfd_send_signal, &[Fd, Int, In(128), UInt]),
     no("io_uring_setup", SYS_io_uring_setup, HostInternals),
     no("io_uring_enter", SYS_io_uring_enter, HostInternals),
     no("io_uring_register", SYS_io_uring_register, HostInternals),
@@ -636,32 +470,16 @@ pub static SYSCALLS: &[Syscall] = &[
     no("pidfd_getfd", SYS_pidfd_getfd, CrossProcess),
     k("faccessat2", SYS_faccessat2, &[Fd, Path, Int, Int]),
     no("process_madvise", SYS_process_madvise, CrossProcess),
-    k(
-        "epoll_pwait2",
-        SYS_epoll_pwait2,
-        &[Fd, Array(2, 12), Int, In(16), BufIn(5), UInt],
-    ),
+    k("epoll_pwait2", SYS_epoll_pwait2, &[Fd, Array(2, 12), Int, In(16), BufIn(5), UInt]),
     no("mount_setattr", SYS_mount_setattr, SystemAdmin),
     no("quotactl_fd", SYS_quotactl_fd, SystemAdmin),
-    no(
-        "landlock_create_ruleset",
-        SYS_landlock_create_ruleset,
-        HostInternals,
-    ),
+    no("landlock_create_ruleset", SYS_landlock_create_ruleset, HostInternals),
     no("landlock_add_rule", SYS_landlock_add_rule, HostInternals),
-    no(
-        "landlock_restrict_self",
-        SYS_landlock_restrict_self,
-        HostInternals,
-    ),
+    no("landlock_restrict_self", SYS_landlock_restrict_self, HostInternals),
     no("memfd_secret", SYS_memfd_secret, HostInternals),
     no("process_mrelease", SYS_process_mrelease, CrossProcess),
     no("futex_waitv", SYS_futex_waitv, Unconverted),
-    no(
-        "set_mempolicy_home_node",
-        SYS_set_mempolicy_home_node,
-        HostInternals,
-    ),
+    no("set_mempolicy_home_node", SYS_set_mempolicy_home_node, HostInternals),
 ];
 
 /// The WALI specification's syscall list (name, number, signature, status).
@@ -686,8 +504,7 @@ pub fn lookup(name: &str) -> Option<&'static Syscall> {
 pub fn position(sys: &Syscall) -> Option<usize> {
     let rows = SYSCALLS.as_ptr_range();
     let p: *const Syscall = sys;
-    rows.contains(&p)
-        .then(|| (p as usize - rows.start as usize) / std::mem::size_of::<Syscall>())
+    rows.contains(&p).then(|| (p as usize - rows.start as usize) / std::mem::size_of::<Syscall>())
 }
 
 #[cfg(test)]
@@ -704,13 +521,7 @@ mod tests {
             let params = c[2]
                 .strip_prefix('(')
                 .and_then(|s| s.split_once(")->"))
-                .map(|(p, _)| {
-                    if p.is_empty() {
-                        0
-                    } else {
-                        p.split(',').count()
-                    }
-                });
+                .map(|(p, _)| if p.is_empty() { 0 } else { p.split(',').count() });
             Some((name, c[1].parse().unwrap(), params, c[4] == "implemented"))
         })
     }
@@ -735,10 +546,7 @@ mod tests {
         for (name, _, params, implemented) in spec_rows() {
             let row = lookup(name).unwrap();
             match row.imp {
-                Nosys(_) => assert!(
-                    !implemented || deliberate.contains(&name),
-                    "{name} is implemented in the spec"
-                ),
+                Nosys(_) => assert!(!implemented || deliberate.contains(&name), "{name} is implemented in the spec"),
                 _ => {
                     if let Some(p) = params {
                         assert_eq!(row.args.len(), p, "{name} arity");
@@ -756,11 +564,7 @@ mod tests {
                     CopyIn(i) | BufIn(i) | BufOut(i) | AddrIn(i) | Array(i, _) => i,
                     _ => continue,
                 };
-                assert!(
-                    matches!(row.args[r as usize], Int | UInt),
-                    "{}: {a:?} refers to a non-scalar",
-                    row.name
-                );
+                assert!(matches!(row.args[r as usize], Int | UInt), "{}: {a:?} refers to a non-scalar", row.name);
             }
         }
     }

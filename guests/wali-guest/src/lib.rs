@@ -80,11 +80,7 @@ pub fn env() -> Vec<String> {
     }
     let text = read_all(fd as i32);
     unsafe { sys::SYS_close(fd as i32) };
-    String::from_utf8(text)
-        .unwrap_or_default()
-        .lines()
-        .map(ToOwned::to_owned)
-        .collect()
+    String::from_utf8(text).unwrap_or_default().lines().map(ToOwned::to_owned).collect()
 }
 
 /// Reads `fd` to its end.
@@ -140,11 +136,7 @@ pub fn cstr(s: &str) -> Vec<u8> {
 
 /// A syscall result as tests print it: the value, or `-ENAME`.
 pub fn show(ret: i64) -> String {
-    if (-4095..0).contains(&ret) {
-        format!("-{}", errno_name(-ret as i32))
-    } else {
-        format!("{ret}")
-    }
+    if (-4095..0).contains(&ret) { format!("-{}", errno_name(-ret as i32)) } else { format!("{ret}") }
 }
 
 pub fn errno_name(e: i32) -> &'static str {
@@ -232,10 +224,7 @@ mod alloc_impl {
     }
 
     #[global_allocator]
-    static ALLOC: Bump = Bump {
-        next: Cell::new(0),
-        end: Cell::new(0),
-    };
+    static ALLOC: Bump = Bump { next: Cell::new(0), end: Cell::new(0) };
 
     #[panic_handler]
     fn panic(info: &core::panic::PanicInfo) -> ! {

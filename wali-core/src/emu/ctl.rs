@@ -148,14 +148,11 @@ pub fn prctl(_: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
 pub fn futex(_: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
     let cmd = call.raw[1] as i32 & libc::FUTEX_CMD_MASK;
     let (timeout, uaddr2) = match cmd {
-        libc::FUTEX_WAIT | libc::FUTEX_WAIT_BITSET | libc::FUTEX_LOCK_PI | 13 => {
-            (Slot::Ptr(16), false)
-        }
+        libc::FUTEX_WAIT | libc::FUTEX_WAIT_BITSET | libc::FUTEX_LOCK_PI | 13 => (Slot::Ptr(16), false),
         libc::FUTEX_WAIT_REQUEUE_PI => (Slot::Ptr(16), true),
-        libc::FUTEX_REQUEUE
-        | libc::FUTEX_CMP_REQUEUE
-        | libc::FUTEX_WAKE_OP
-        | libc::FUTEX_CMP_REQUEUE_PI => (Slot::Int, true),
+        libc::FUTEX_REQUEUE | libc::FUTEX_CMP_REQUEUE | libc::FUTEX_WAKE_OP | libc::FUTEX_CMP_REQUEUE_PI => {
+            (Slot::Int, true)
+        }
         _ => (Slot::Int, false),
     };
     let mut a = call.args;
@@ -164,11 +161,7 @@ pub fn futex(_: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
         Slot::Ptr(n) => tri!(call.mem.ptr(call.addr(3), n)) as u64,
         _ => call.raw[3] as u32 as u64,
     };
-    a[4] = if uaddr2 {
-        tri!(call.mem.range(call.addr(4), 4)) as u64
-    } else {
-        call.raw[4] as u32 as u64
-    };
+    a[4] = if uaddr2 { tri!(call.mem.range(call.addr(4), 4)) as u64 } else { call.raw[4] as u32 as u64 };
     Ok(sys(libc::SYS_futex, a))
 }
 

@@ -25,22 +25,14 @@ fn iovecs(mem: &MemView, addr: u32, count: i64, bad_count: Errno) -> SysResult<V
         .map(|e| {
             let base = u32::from_le_bytes(e[0..4].try_into().unwrap());
             let len = u32::from_le_bytes(e[4..8].try_into().unwrap());
-            Ok(libc::iovec {
-                iov_base: mem.ptr(base, len as u64)?.cast(),
-                iov_len: len as usize,
-            })
+            Ok(libc::iovec { iov_base: mem.ptr(base, len as u64)?.cast(), iov_len: len as usize })
         })
         .collect()
 }
 
 fn vectored(call: &Call<'_>, nr: i64) -> Result<i64, Stop> {
     let a = &call.args;
-    let iov = match iovecs(
-        &call.mem,
-        call.addr(1),
-        call.raw[2] as i32 as i64,
-        Errno::EINVAL,
-    ) {
+    let iov = match iovecs(&call.mem, call.addr(1), call.raw[2] as i32 as i64, Errno::EINVAL) {
         Ok(iov) => iov,
         Err(e) => {
             // The kernel checks the descriptor, its mode and the offset
@@ -49,10 +41,7 @@ fn vectored(call: &Call<'_>, nr: i64) -> Result<i64, Stop> {
             return Ok(if ret < 0 { ret } else { e.ret() });
         }
     };
-    Ok(sys(
-        nr,
-        [a[0], iov.as_ptr() as u64, iov.len() as u64, a[3], 0, 0],
-    ))
+    Ok(sys(nr, [a[0], iov.as_ptr() as u64, iov.len() as u64, a[3], 0, 0]))
 }
 
 pub fn readv(_: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
@@ -72,7 +61,7 @@ pub fn pwritev(_: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> 
 }
 
 /// Offsets in the 36-byte Wasm `struct msghdr`.
-mod msg {
+pub(crate) mod msg {
     pub const NAME: u32 = 0;
     pub const NAMELEN: u32 = 4;
     pub const IOV: u32 = 8;
@@ -83,34 +72,26 @@ mod msg {
     pub const SIZE: u64 = 36;
 }
 
-/// A guest msghdr converted for the kernel; owns the buffers it points to.
+/// A guest msghdr converted for the kernel; owns the iovecs it points to.
 struct Msg {
     hdr: libc::msghdr,
     _iov: Vec<libc::iovec>,
-    _name: Vec<u8>,
 }
 
-/// Converts the guest msghdr at `addr`. `copy_name` copies the address in
-/// (sendmsg); otherwise it is an output buffer in place (recvmsg).
-fn msghdr(mem: &MemView, addr: u32, copy_name: bool) -> SysResult<Msg> {
+/// Converts the guest msghdr at `addr`. `sent_name` is the destination
+/// address decode copied out for the gate (sendmsg), which the kernel then
+/// gets; `None` maps the name buffer in place (recvmsg's output).
+fn msghdr(mem: &MemView, addr: u32, sent_name: Option<Option<&[u8]>>) -> SysResult<Msg> {
     mem.range(addr, msg::SIZE)?;
     let word = |o: u32| mem.read_u32(addr + o);
     // The kernel caps the name length at the largest socket address.
     let (name, namelen) = (word(msg::NAME)?, word(msg::NAMELEN)?.min(SOCKADDR_MAX));
-    let iov = iovecs(
-        mem,
-        word(msg::IOV)?,
-        word(msg::IOVLEN)? as i32 as i64,
-        Errno(libc::EMSGSIZE),
-    )?;
+    let iov = iovecs(mem, word(msg::IOV)?, word(msg::IOVLEN)? as i32 as i64, Errno(libc::EMSGSIZE))?;
     let (control, controllen) = (word(msg::CONTROL)?, word(msg::CONTROLLEN)?);
-    let mut copied = Vec::new();
-    let name_ptr = if copy_name && name != 0 {
-        copied.resize(namelen as usize, 0);
-        mem.read_into(name, &mut copied)?;
-        copied.as_mut_ptr()
-    } else {
-        mem.ptr(name, namelen as u64)?
+    let (name_ptr, namelen) = match sent_name {
+        Some(Some(bytes)) => (bytes.as_ptr() as *mut u8, bytes.len() as u32),
+        Some(None) => (std::ptr::null_mut(), 0),
+        None => (mem.ptr(name, namelen as u64)?, namelen),
     };
     // SAFETY: msghdr is plain data; zero is a valid value for every field.
     let mut hdr: libc::msghdr = unsafe { std::mem::zeroed() };
@@ -121,41 +102,25 @@ fn msghdr(mem: &MemView, addr: u32, copy_name: bool) -> SysResult<Msg> {
     hdr.msg_control = mem.ptr(control, controllen as u64)?.cast();
     hdr.msg_controllen = controllen as usize;
     hdr.msg_flags = word(msg::FLAGS)? as i32;
-    Ok(Msg {
-        hdr,
-        _iov: iov,
-        _name: copied,
-    })
+    Ok(Msg { hdr, _iov: iov })
 }
 
 pub fn sendmsg(_: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
-    let m = tri!(msghdr(&call.mem, call.addr(1), true));
+    let m = tri!(msghdr(&call.mem, call.addr(1), Some(call.copied(1))));
     let a = &call.args;
-    Ok(sys(
-        libc::SYS_sendmsg,
-        [a[0], &m.hdr as *const _ as u64, a[2], 0, 0, 0],
-    ))
+    Ok(sys(libc::SYS_sendmsg, [a[0], &m.hdr as *const _ as u64, a[2], 0, 0, 0]))
 }
 
 pub fn recvmsg(_: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
     let addr = call.addr(1);
-    let mut m = tri!(msghdr(&call.mem, addr, false));
+    let mut m = tri!(msghdr(&call.mem, addr, None));
     let a = &call.args;
-    let ret = sys(
-        libc::SYS_recvmsg,
-        [a[0], &mut m.hdr as *mut _ as u64, a[2], 0, 0, 0],
-    );
+    let ret = sys(libc::SYS_recvmsg, [a[0], &mut m.hdr as *mut _ as u64, a[2], 0, 0, 0]);
     if ret >= 0 {
         // The kernel reports the lengths it used and the flags in the header.
         tri!(call.mem.write_u32(addr + msg::NAMELEN, m.hdr.msg_namelen));
-        tri!(
-            call.mem
-                .write_u32(addr + msg::CONTROLLEN, m.hdr.msg_controllen as u32)
-        );
-        tri!(
-            call.mem
-                .write_u32(addr + msg::FLAGS, m.hdr.msg_flags as u32)
-        );
+        tri!(call.mem.write_u32(addr + msg::CONTROLLEN, m.hdr.msg_controllen as u32));
+        tri!(call.mem.write_u32(addr + msg::FLAGS, m.hdr.msg_flags as u32));
     }
     Ok(ret)
 }

@@ -41,14 +41,7 @@ fn length(call: &Call<'_>, i: usize) -> u64 {
 
 /// Replaces `[start, start + len)` with fresh zeroed private memory.
 fn zero(mem: &MemView, start: u64, len: u64) -> SysResult<()> {
-    map_fixed(
-        mem,
-        start,
-        len,
-        libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
-        -1,
-        0,
-    )
+    map_fixed(mem, start, len, libc::MAP_PRIVATE | libc::MAP_ANONYMOUS, -1, 0)
 }
 
 fn map_fixed(mem: &MemView, start: u64, len: u64, flags: i32, fd: i32, off: i64) -> SysResult<()> {
@@ -57,21 +50,8 @@ fn map_fixed(mem: &MemView, start: u64, len: u64, flags: i32, fd: i32, off: i64)
     }
     let prot = libc::PROT_READ | libc::PROT_WRITE;
     // SAFETY: the range lies inside linear memory, which the guest owns.
-    let p = unsafe {
-        libc::mmap(
-            mem.host_addr(start).cast(),
-            len as usize,
-            prot,
-            flags | libc::MAP_FIXED,
-            fd,
-            off,
-        )
-    };
-    if p == libc::MAP_FAILED {
-        Err(Errno::last())
-    } else {
-        Ok(())
-    }
+    let p = unsafe { libc::mmap(mem.host_addr(start).cast(), len as usize, prot, flags | libc::MAP_FIXED, fd, off) };
+    if p == libc::MAP_FAILED { Err(Errno::last()) } else { Ok(()) }
 }
 
 /// Finds `len` bytes of free owned memory, growing linear memory if needed.
@@ -105,12 +85,7 @@ pub fn brk(_: &mut Caller<'_, Guest>, _: &Call<'_>) -> Result<i64, Stop> {
 }
 
 pub fn mmap(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
-    let (addr, flags, fd, off) = (
-        call.addr(0) as u64,
-        call.raw[3] as i32,
-        call.raw[4] as i32,
-        call.raw[5],
-    );
+    let (addr, flags, fd, off) = (call.addr(0) as u64, call.raw[3] as i32, call.raw[4] as i32, call.raw[5]);
     let (prot, len) = (call.raw[2] as i32, length(call, 1));
     let kind = flags & 0x0f;
     let anonymous = flags & libc::MAP_ANONYMOUS != 0;
@@ -129,11 +104,7 @@ pub fn mmap(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop
         return Ok(Errno::ENOMEM.ret());
     }
     // Check the descriptor before placing anything, so a bad fd costs nothing.
-    let file_len = if anonymous {
-        0
-    } else {
-        tri!(mappable_len(fd, off, len))
-    };
+    let file_len = if anonymous { 0 } else { tri!(mappable_len(fd, off, len)) };
     let fixed = flags & (libc::MAP_FIXED | libc::MAP_FIXED_NOREPLACE) != 0;
     let start = if fixed {
         if !aligned(addr) {
@@ -155,22 +126,13 @@ pub fn mmap(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop
     let shared = kind != libc::MAP_PRIVATE;
     let extra = flags & (libc::MAP_NORESERVE | libc::MAP_POPULATE);
     let result = if anonymous {
-        let share = if shared {
-            libc::MAP_SHARED
-        } else {
-            libc::MAP_PRIVATE
-        };
+        let share = if shared { libc::MAP_SHARED } else { libc::MAP_PRIVATE };
         map_fixed(&mem, start, len, share | libc::MAP_ANONYMOUS | extra, -1, 0)
     } else {
         // A read-only shared mapping becomes private: the guest sees the
         // file, and a stray host write into it cannot fault.
-        let share = if shared && prot & libc::PROT_WRITE != 0 {
-            libc::MAP_SHARED
-        } else {
-            libc::MAP_PRIVATE
-        };
-        zero(&mem, start, len)
-            .and_then(|_| map_fixed(&mem, start, file_len, share | extra, fd, off))
+        let share = if shared && prot & libc::PROT_WRITE != 0 { libc::MAP_SHARED } else { libc::MAP_PRIVATE };
+        zero(&mem, start, len).and_then(|_| map_fixed(&mem, start, file_len, share | extra, fd, off))
     };
     match result {
         Ok(()) => Ok(start as i64),
@@ -194,16 +156,7 @@ fn mappable_len(fd: i32, off: i64, len: u64) -> SysResult<u64> {
     // Let the kernel judge the descriptor (ENODEV, EACCES, ...) on a
     // throwaway mapping of one page.
     // SAFETY: a fresh non-fixed mapping, unmapped right away.
-    let p = unsafe {
-        libc::mmap(
-            std::ptr::null_mut(),
-            PAGE as usize,
-            libc::PROT_READ,
-            libc::MAP_PRIVATE,
-            fd,
-            off,
-        )
-    };
+    let p = unsafe { libc::mmap(std::ptr::null_mut(), PAGE as usize, libc::PROT_READ, libc::MAP_PRIVATE, fd, off) };
     if p == libc::MAP_FAILED {
         return Err(Errno::last());
     }
@@ -228,18 +181,12 @@ pub fn munmap(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, St
 }
 
 pub fn mremap(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
-    let (old, old_len, new_len, flags) = (
-        call.addr(0) as u64,
-        length(call, 1),
-        length(call, 2),
-        call.raw[3] as i32,
-    );
+    let (old, old_len, new_len, flags) = (call.addr(0) as u64, length(call, 1), length(call, 2), call.raw[3] as i32);
     let new_addr = call.addr(4) as u64;
     let known = libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED;
     let may_move = flags & libc::MREMAP_MAYMOVE != 0;
     let fixed = flags & libc::MREMAP_FIXED != 0;
-    if !aligned(old) || flags & !known != 0 || (fixed && !may_move) || new_len == 0 || old_len == 0
-    {
+    if !aligned(old) || flags & !known != 0 || (fixed && !may_move) || new_len == 0 || old_len == 0 {
         return Ok(Errno::EINVAL.ret());
     }
     let mem = call.mem;
@@ -253,11 +200,7 @@ pub fn mremap(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, St
     }
     if !fixed && caller.data().mm.free.contains(old + old_len, old + new_len) {
         // Grow in place over free, already zeroed memory.
-        caller
-            .data_mut()
-            .mm
-            .free
-            .remove(old + old_len, old + new_len);
+        caller.data_mut().mm.free.remove(old + old_len, old + new_len);
         return Ok(old as i64);
     }
     if !may_move {
@@ -270,11 +213,7 @@ pub fn mremap(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, St
         if new_addr + new_len > mem.size() {
             return Ok(Errno::ENOMEM.ret());
         }
-        caller
-            .data_mut()
-            .mm
-            .free
-            .remove(new_addr, new_addr + new_len);
+        caller.data_mut().mm.free.remove(new_addr, new_addr + new_len);
         new_addr
     } else {
         tri!(allocate(caller, new_len))
@@ -286,17 +225,7 @@ pub fn mremap(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, St
     // would raise SIGBUS on a host copy.
     let moved = old_len.min(new_len);
     let flags = (libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED) as u64;
-    let r = sys(
-        libc::SYS_mremap,
-        [
-            mem.host_addr(old) as u64,
-            moved,
-            moved,
-            flags,
-            mem.host_addr(target) as u64,
-            0,
-        ],
-    );
+    let r = sys(libc::SYS_mremap, [mem.host_addr(old) as u64, moved, moved, flags, mem.host_addr(target) as u64, 0]);
     if r < 0 {
         release(&mut caller.data_mut().mm, target, target + new_len);
         return Ok(r);
@@ -354,24 +283,14 @@ pub fn msync(_: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
     if len == 0 {
         return Ok(0);
     }
-    Ok(sys(
-        libc::SYS_msync,
-        [call.mem.host_addr(addr) as u64, len, flags as u64, 0, 0, 0],
-    ))
+    Ok(sys(libc::SYS_msync, [call.mem.host_addr(addr) as u64, len, flags as u64, 0, 0, 0]))
 }
 
 pub fn madvise(_: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
     let advice = call.raw[2] as i32;
     // Advice that would change how the engine's memory survives fork, or
     // poison pages, is accepted without effect.
-    let inert = [
-        libc::MADV_DONTFORK,
-        libc::MADV_DOFORK,
-        libc::MADV_HWPOISON,
-        libc::MADV_SOFT_OFFLINE,
-        18,
-        19,
-    ];
+    let inert = [libc::MADV_DONTFORK, libc::MADV_DOFORK, libc::MADV_HWPOISON, libc::MADV_SOFT_OFFLINE, 18, 19];
     let passed = [
         libc::MADV_NORMAL,
         libc::MADV_RANDOM,
@@ -396,10 +315,7 @@ pub fn madvise(_: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> 
     if len == 0 || inert.contains(&advice) {
         return Ok(0);
     }
-    Ok(sys(
-        libc::SYS_madvise,
-        [call.mem.host_addr(addr) as u64, len, advice as u64, 0, 0, 0],
-    ))
+    Ok(sys(libc::SYS_madvise, [call.mem.host_addr(addr) as u64, len, advice as u64, 0, 0, 0]))
 }
 
 pub fn mlockall(_: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {

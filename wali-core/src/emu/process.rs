@@ -42,13 +42,8 @@ fn strings(mem: &MemView, addr: u32, total: &mut usize) -> SysResult<Vec<CString
             break;
         }
         let mut bytes = Vec::new();
-        mem.read_cstr(p, ARG_STRLEN_MAX, &mut bytes).map_err(|e| {
-            if e == Errno::ENAMETOOLONG {
-                Errno::E2BIG
-            } else {
-                e
-            }
-        })?;
+        mem.read_cstr(p, ARG_STRLEN_MAX, &mut bytes)
+            .map_err(|e| if e == Errno::ENAMETOOLONG { Errno::E2BIG } else { e })?;
         *total += bytes.len() + 4;
         if *total > ARGS_TOTAL_MAX {
             return Err(Errno::E2BIG);
@@ -67,11 +62,7 @@ fn is_wasm(path: &CStr) -> bool {
 }
 
 fn pointers(strings: &[CString]) -> Vec<*const libc::c_char> {
-    strings
-        .iter()
-        .map(|s| s.as_ptr())
-        .chain(std::iter::once(std::ptr::null()))
-        .collect()
+    strings.iter().map(|s| s.as_ptr()).chain(std::iter::once(std::ptr::null())).collect()
 }
 
 /// execve of a `.wasm` file starts a fresh waligate on it with the new argv;
@@ -87,31 +78,18 @@ pub fn execve(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, St
     // The process image is about to be replaced: remove the private
     // environment directory now, as its owner will not run again.
     caller.data_mut().envfile = None;
-    let err = if is_wasm(path) {
-        exec_wasm(path, &argv, &envp)
-    } else {
-        exec_native(path, &argv, &envp)
-    };
+    let err = if is_wasm(path) { exec_wasm(path, &argv, &envp) } else { exec_native(path, &argv, &envp) };
     Ok(err.ret())
 }
 
 fn exec_native(path: &CStr, argv: &[CString], envp: &[CString]) -> Errno {
     // SAFETY: NULL-terminated arrays of valid C strings that outlive the call.
-    unsafe {
-        libc::execve(
-            path.as_ptr(),
-            pointers(argv).as_ptr(),
-            pointers(envp).as_ptr(),
-        )
-    };
+    unsafe { libc::execve(path.as_ptr(), pointers(argv).as_ptr(), pointers(envp).as_ptr()) };
     Errno::last()
 }
 
 fn exec_wasm(path: &CStr, argv: &[CString], envp: &[CString]) -> Errno {
-    let env: Vec<u8> = envp
-        .iter()
-        .flat_map(|e| e.as_bytes().iter().copied().chain([b'\n']))
-        .collect();
+    let env: Vec<u8> = envp.iter().flat_map(|e| e.as_bytes().iter().copied().chain([b'\n'])).collect();
     // SAFETY: the name is a valid C string; the fd is ours.
     let fd = unsafe { libc::memfd_create(c"waligate-env".as_ptr(), 0) };
     if fd < 0 {
@@ -136,13 +114,7 @@ fn exec_wasm(path: &CStr, argv: &[CString], envp: &[CString]) -> Errno {
         .filter_map(|(k, v)| CString::new([k.as_bytes(), b"=", v.as_bytes()].concat()).ok())
         .collect();
     // SAFETY: as in exec_native; /proc/self/exe is this waligate binary.
-    unsafe {
-        libc::execve(
-            c"/proc/self/exe".as_ptr(),
-            pointers(&args).as_ptr(),
-            pointers(&host_env).as_ptr(),
-        )
-    };
+    unsafe { libc::execve(c"/proc/self/exe".as_ptr(), pointers(&args).as_ptr(), pointers(&host_env).as_ptr()) };
     let e = Errno::last();
     unsafe { libc::close(fd) };
     e

@@ -41,12 +41,7 @@ impl GuestAction {
     fn decode(b: &[u8; Self::SIZE]) -> Self {
         let u32_at = |o: usize| u32::from_le_bytes(b[o..o + 4].try_into().unwrap());
         let u64_at = |o: usize| u64::from_le_bytes(b[o..o + 8].try_into().unwrap());
-        GuestAction {
-            handler: u32_at(0),
-            flags: u64_at(4),
-            restorer: u32_at(12),
-            mask: u64_at(16),
-        }
+        GuestAction { handler: u32_at(0), flags: u64_at(4), restorer: u32_at(12), mask: u64_at(16) }
     }
 
     fn encode(&self) -> [u8; Self::SIZE] {
@@ -68,10 +63,7 @@ pub struct SignalState {
 
 impl Default for SignalState {
     fn default() -> Self {
-        SignalState {
-            actions: [GuestAction::default(); NSIG],
-            altstack: (0, libc::SS_DISABLE, 0),
-        }
+        SignalState { actions: [GuestAction::default(); NSIG], altstack: (0, libc::SS_DISABLE, 0) }
     }
 }
 
@@ -129,20 +121,14 @@ pub fn rt_sigaction(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i
 /// Installs the kernel disposition standing in for a guest one.
 fn install(signum: i32, act: &GuestAction) -> Result<(), Errno> {
     // SA_RESTORER and SA_ONSTACK name host machinery the guest has no say in.
-    let passed = libc::SA_RESTART
-        | libc::SA_NOCLDSTOP
-        | libc::SA_NOCLDWAIT
-        | libc::SA_NODEFER
-        | libc::SA_RESETHAND;
+    let passed = libc::SA_RESTART | libc::SA_NOCLDSTOP | libc::SA_NOCLDWAIT | libc::SA_NODEFER | libc::SA_RESETHAND;
     // SAFETY: a zeroed sigaction is valid; the mask's first word is the
     // kernel's 64-signal set.
     unsafe {
         let mut sa: libc::sigaction = std::mem::zeroed();
         sa.sa_sigaction = kernel_handler(act.handler);
         sa.sa_flags = act.flags as i32 & passed;
-        (&raw mut sa.sa_mask)
-            .cast::<u64>()
-            .write(act.mask & !engine_mask());
+        (&raw mut sa.sa_mask).cast::<u64>().write(act.mask & !engine_mask());
         if libc::sigaction(signum, &sa, std::ptr::null_mut()) != 0 {
             return Err(Errno::last());
         }
@@ -161,20 +147,14 @@ fn guest_sigset(call: &Call<'_>, addr: u32) -> Result<Option<u64>, Errno> {
 pub fn rt_sigprocmask(_: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
     let set = tri!(guest_sigset(call, call.addr(1)));
     let setp = set.as_ref().map_or(0, |s| s as *const u64 as u64);
-    Ok(sys(
-        libc::SYS_rt_sigprocmask,
-        [call.raw[0] as u64, setp, call.args[2], call.args[3], 0, 0],
-    ))
+    Ok(sys(libc::SYS_rt_sigprocmask, [call.raw[0] as u64, setp, call.args[2], call.args[3], 0, 0]))
 }
 
 pub fn rt_sigsuspend(_: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
     let Some(set) = tri!(guest_sigset(call, call.addr(0))) else {
         return Ok(Errno::EFAULT.ret());
     };
-    Ok(sys(
-        libc::SYS_rt_sigsuspend,
-        [&set as *const u64 as u64, call.args[1], 0, 0, 0, 0],
-    ))
+    Ok(sys(libc::SYS_rt_sigsuspend, [&set as *const u64 as u64, call.args[1], 0, 0, 0, 0]))
 }
 
 pub fn sigaltstack(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {

@@ -18,23 +18,11 @@ fn main() -> i32 {
     let (av, ev) = (array(&new_argv), array(&envp));
 
     let missing = cstr("/nonexistent/program");
-    println!(
-        "execve missing = {}",
-        show(unsafe { SYS_execve(ptr(missing.as_ptr()), ptr(av.as_ptr()), 0) })
-    );
-    println!(
-        "execve NULL path = {}",
-        show(unsafe { SYS_execve(0, ptr(av.as_ptr()), 0) })
-    );
+    println!("execve missing = {}", show(unsafe { SYS_execve(ptr(missing.as_ptr()), ptr(av.as_ptr()), 0) }));
+    println!("execve NULL path = {}", show(unsafe { SYS_execve(0, ptr(av.as_ptr()), 0) }));
     let bad = [ptr(target.as_ptr()), -16];
-    println!(
-        "execve bad argv entry = {}",
-        show(unsafe { SYS_execve(ptr(target.as_ptr()), ptr(bad.as_ptr()), 0) })
-    );
-    println!(
-        "execve argv past end = {}",
-        show(unsafe { SYS_execve(ptr(target.as_ptr()), -4, 0) })
-    );
+    println!("execve bad argv entry = {}", show(unsafe { SYS_execve(ptr(target.as_ptr()), ptr(bad.as_ptr()), 0) }));
+    println!("execve argv past end = {}", show(unsafe { SYS_execve(ptr(target.as_ptr()), -4, 0) }));
     let r = unsafe { SYS_execve(ptr(target.as_ptr()), ptr(av.as_ptr()), ptr(ev.as_ptr())) };
     println!("execve returned {}", show(r));
     1

@@ -76,20 +76,11 @@ fn quoted(b: &[u8]) -> String {
 
 fn anonymous() {
     let p = mmap(PAGE, RW, ANON, -1, 0);
-    println!(
-        "anon mmap aligned = {}",
-        p > 0 && (p as usize).is_multiple_of(PAGE)
-    );
-    println!(
-        "anon mmap inside memory = {}",
-        p as u64 + PAGE as u64 <= memory_end()
-    );
+    println!("anon mmap aligned = {}", p > 0 && (p as usize).is_multiple_of(PAGE));
+    println!("anon mmap inside memory = {}", p as u64 + PAGE as u64 <= memory_end());
     println!("anon mmap zeroed = {}", zeroed(p, PAGE));
     bytes(p, PAGE).fill(0x5a);
-    println!(
-        "anon mmap writable = {}",
-        bytes(p, PAGE).iter().all(|&b| b == 0x5a)
-    );
+    println!("anon mmap writable = {}", bytes(p, PAGE).iter().all(|&b| b == 0x5a));
     println!("munmap = {}", munmap(p, PAGE));
     // First fit hands the hole back to the next mapping of its size.
     let q = mmap(PAGE, RW, ANON, -1, 0);
@@ -101,10 +92,7 @@ fn anonymous() {
     let before = memory_end();
     let p = mmap(big, RW, ANON, -1, 0);
     println!("big mmap grows memory = {}", memory_end() > before);
-    println!(
-        "big mmap inside memory = {}",
-        p > 0 && p as u64 + big as u64 <= memory_end()
-    );
+    println!("big mmap inside memory = {}", p > 0 && p as u64 + big as u64 <= memory_end());
     let b = bytes(p, big);
     println!("big mmap zeroed = {}", zeroed(p, big));
     b[0] = 1;
@@ -116,29 +104,18 @@ fn anonymous() {
 fn files(dir: &str) {
     let fd = create(&format!("{dir}/private.txt"), PRIVATE_TEXT, O_RDWR);
     let p = mmap(PAGE, RW, MAP_PRIVATE, fd, 0);
-    println!(
-        "private mmap reads = {}",
-        quoted(&bytes(p, PRIVATE_TEXT.len())[..])
-    );
+    println!("private mmap reads = {}", quoted(&bytes(p, PRIVATE_TEXT.len())[..]));
     bytes(p, 7).copy_from_slice(b"PRIVATE");
-    println!(
-        "private mapping after write = {}",
-        quoted(bytes(p, PRIVATE_TEXT.len()))
-    );
+    println!("private mapping after write = {}", quoted(bytes(p, PRIVATE_TEXT.len())));
     println!("private munmap = {}", munmap(p, PAGE));
     println!("private file after = {}", pread(fd, 64));
     unsafe { SYS_close(fd) };
 
     let fd = create(&format!("{dir}/shared.txt"), SHARED_TEXT, O_RDWR);
     let p = mmap(PAGE, RW, MAP_SHARED, fd, 0);
-    println!(
-        "shared mmap reads = {}",
-        quoted(bytes(p, SHARED_TEXT.len()))
-    );
+    println!("shared mmap reads = {}", quoted(bytes(p, SHARED_TEXT.len())));
     bytes(p, 6).copy_from_slice(b"SHARED");
-    println!("msync MS_SYNC = {}", unsafe {
-        SYS_msync(p as i32, PAGE as i32, MS_SYNC)
-    });
+    println!("msync MS_SYNC = {}", unsafe { SYS_msync(p as i32, PAGE as i32, MS_SYNC) });
     println!("shared file after msync = {}", pread(fd, 64));
     println!("shared munmap = {}", munmap(p, PAGE));
     unsafe { SYS_close(fd) };
@@ -148,14 +125,8 @@ fn files(dir: &str) {
     let fd = open(&format!("{dir}/private.txt"), 0);
     let p = mmap(3 * PAGE, PROT_READ, MAP_PRIVATE, fd, 0);
     let n = PRIVATE_TEXT.len();
-    println!(
-        "long mmap reads file = {}",
-        &bytes(p, n)[..] == PRIVATE_TEXT
-    );
-    println!(
-        "long mmap zeros past EOF = {}",
-        zeroed(p + n as i64, 3 * PAGE - n)
-    );
+    println!("long mmap reads file = {}", &bytes(p, n)[..] == PRIVATE_TEXT);
+    println!("long mmap zeros past EOF = {}", zeroed(p + n as i64, 3 * PAGE - n));
     println!("long munmap = {}", munmap(p, 3 * PAGE));
 
     // Growing a file mapping by moving it (its second page is taken) must
@@ -163,17 +134,11 @@ fn files(dir: &str) {
     let p = mmap(2 * PAGE, PROT_READ, MAP_PRIVATE, fd, 0);
     let m = unsafe { SYS_mremap(p as i32, PAGE as i32, 2 * PAGE as i32, MREMAP_MAYMOVE, 0) };
     println!("mremap file mapping moved = {}", m > 0 && m != p);
-    println!(
-        "moved file mapping reads file = {}",
-        bytes(m, n) == PRIVATE_TEXT
-    );
+    println!("moved file mapping reads file = {}", bytes(m, n) == PRIVATE_TEXT);
     // A host copy out of the grown page: opening it as a path.
     let r = unsafe { SYS_open(m as i32 + PAGE as i32, 0, 0) };
     println!("open path in grown page = {}", show(r));
-    println!(
-        "grown file mapping zeros past EOF = {}",
-        zeroed(m + n as i64, 2 * PAGE - n)
-    );
+    println!("grown file mapping zeros past EOF = {}", zeroed(m + n as i64, 2 * PAGE - n));
     munmap(m, 2 * PAGE);
     munmap(p, 2 * PAGE);
     unsafe { SYS_close(fd) };
@@ -184,22 +149,14 @@ fn remap() {
     for (i, b) in bytes(a, PAGE).iter_mut().enumerate() {
         *b = i as u8;
     }
-    let pattern = |addr| {
-        bytes(addr, PAGE)
-            .iter()
-            .enumerate()
-            .all(|(i, &b)| b == i as u8)
-    };
+    let pattern = |addr| bytes(addr, PAGE).iter().enumerate().all(|(i, &b)| b == i as u8);
     // The page after the first is still mapped, so growing in place fails.
     let r = unsafe { SYS_mremap(a as i32, PAGE as i32, 2 * PAGE as i32, 0, 0) };
     println!("mremap grow without MAYMOVE = {}", show(r));
     let m = unsafe { SYS_mremap(a as i32, PAGE as i32, 2 * PAGE as i32, MREMAP_MAYMOVE, 0) };
     println!("mremap grow MAYMOVE moved = {}", m > 0 && m != a);
     println!("mremap grow keeps contents = {}", pattern(m));
-    println!(
-        "mremap grown page zeroed = {}",
-        zeroed(m + PAGE as i64, PAGE)
-    );
+    println!("mremap grown page zeroed = {}", zeroed(m + PAGE as i64, PAGE));
     let s = unsafe { SYS_mremap(m as i32, 2 * PAGE as i32, PAGE as i32, 0, 0) };
     println!("mremap shrink same address = {}", s == m);
     println!("mremap shrink keeps contents = {}", pattern(s));
@@ -208,16 +165,10 @@ fn remap() {
 
     let p = mmap(PAGE, RW, ANON, -1, 0);
     bytes(p, PAGE).fill(0xab);
-    println!("madvise DONTNEED = {}", unsafe {
-        SYS_madvise(p as i32, PAGE as i32, MADV_DONTNEED)
-    });
+    println!("madvise DONTNEED = {}", unsafe { SYS_madvise(p as i32, PAGE as i32, MADV_DONTNEED) });
     println!("DONTNEED zeroes = {}", zeroed(p, PAGE));
-    println!("mprotect PROT_READ = {}", unsafe {
-        SYS_mprotect(p as i32, PAGE as i32, PROT_READ)
-    });
-    println!("mprotect PROT_READ|PROT_WRITE = {}", unsafe {
-        SYS_mprotect(p as i32, PAGE as i32, RW)
-    });
+    println!("mprotect PROT_READ = {}", unsafe { SYS_mprotect(p as i32, PAGE as i32, PROT_READ) });
+    println!("mprotect PROT_READ|PROT_WRITE = {}", unsafe { SYS_mprotect(p as i32, PAGE as i32, RW) });
     munmap(p, PAGE);
 }
 
@@ -232,67 +183,34 @@ fn errors(dir: &str) {
     let cases: Vec<(&str, i64)> = unsafe {
         wali_guest::vec![
             ("mmap length 0", SYS_mmap(0, 0, RW, ANON, -1, 0)),
-            (
-                "mmap length 0 fd -1",
-                SYS_mmap(0, 0, PROT_READ, MAP_PRIVATE, -1, 0)
-            ),
-            (
-                "mmap unaligned offset",
-                SYS_mmap(0, page, PROT_READ, MAP_PRIVATE, file, 1)
-            ),
-            (
-                "mmap neither shared nor private",
-                SYS_mmap(0, page, RW, MAP_ANONYMOUS, -1, 0)
-            ),
-            (
-                "mmap fd -1",
-                SYS_mmap(0, page, PROT_READ, MAP_PRIVATE, -1, 0)
-            ),
-            (
-                "mmap shared writable of O_RDONLY",
-                SYS_mmap(0, page, RW, MAP_SHARED, rdonly, 0)
-            ),
-            (
-                "mmap pipe",
-                SYS_mmap(0, page, PROT_READ, MAP_PRIVATE, pipe[0], 0)
-            ),
+            ("mmap length 0 fd -1", SYS_mmap(0, 0, PROT_READ, MAP_PRIVATE, -1, 0)),
+            ("mmap unaligned offset", SYS_mmap(0, page, PROT_READ, MAP_PRIVATE, file, 1)),
+            ("mmap neither shared nor private", SYS_mmap(0, page, RW, MAP_ANONYMOUS, -1, 0)),
+            ("mmap fd -1", SYS_mmap(0, page, PROT_READ, MAP_PRIVATE, -1, 0)),
+            ("mmap shared writable of O_RDONLY", SYS_mmap(0, page, RW, MAP_SHARED, rdonly, 0)),
+            ("mmap pipe", SYS_mmap(0, page, PROT_READ, MAP_PRIVATE, pipe[0], 0)),
             ("munmap unaligned", SYS_munmap(p + 1, page)),
             ("munmap length 0", SYS_munmap(p, 0)),
             ("mprotect unaligned", SYS_mprotect(p + 1, page, PROT_READ)),
             ("mprotect bogus prot", SYS_mprotect(p, page, 0x10)),
-            (
-                "mprotect GROWSDOWN|GROWSUP",
-                SYS_mprotect(p, page, 0x0300_0000)
-            ),
+            ("mprotect GROWSDOWN|GROWSUP", SYS_mprotect(p, page, 0x0300_0000)),
             ("mprotect GROWSDOWN", SYS_mprotect(p, page, 0x0100_0001)),
             ("mprotect length 0 bogus prot", SYS_mprotect(p, 0, 0x10)),
-            (
-                "msync MS_SYNC|MS_ASYNC",
-                SYS_msync(p, page, MS_SYNC | MS_ASYNC)
-            ),
+            ("msync MS_SYNC|MS_ASYNC", SYS_msync(p, page, MS_SYNC | MS_ASYNC)),
             ("msync unaligned", SYS_msync(p + 1, page, MS_SYNC)),
             ("madvise bogus advice", SYS_madvise(p, page, 999)),
             ("madvise unaligned", SYS_madvise(p + 1, page, MADV_DONTNEED)),
-            (
-                "mremap new size 0",
-                SYS_mremap(p, page, 0, MREMAP_MAYMOVE, 0)
-            ),
+            ("mremap new size 0", SYS_mremap(p, page, 0, MREMAP_MAYMOVE, 0)),
             ("mremap unknown flags", SYS_mremap(p, page, page, 0x10, 0)),
             ("mremap unaligned", SYS_mremap(p + 1, page, page, 0, 0)),
-            (
-                "mremap in-place grow into mapping",
-                SYS_mremap(p, page, 2 * page, 0, 0)
-            ),
+            ("mremap in-place grow into mapping", SYS_mremap(p, page, 2 * page, 0, 0)),
         ]
     };
     for (name, r) in cases {
         println!("{name} = {}", show(r));
     }
     // Wasm32-specific: no room for 4 GiB in a 4 GiB address space.
-    println!(
-        "mmap 0xFFFFF000 bytes = {}",
-        show(mmap(0xFFFF_F000, RW, ANON, -1, 0))
-    );
+    println!("mmap 0xFFFFF000 bytes = {}", show(mmap(0xFFFF_F000, RW, ANON, -1, 0)));
     // WALI's break never moves; malloc falls back to mmap.
     println!("brk(0) = {}", unsafe { SYS_brk(0) });
 }

@@ -65,10 +65,7 @@ impl Addr {
     }
 
     fn empty() -> Addr {
-        Addr {
-            bytes: [0; 128],
-            len: 128,
-        }
+        Addr { bytes: [0; 128], len: 128 }
     }
 
     fn p(&self) -> i32 {
@@ -105,13 +102,7 @@ fn describe(a: &Addr) -> String {
         AF_INET6 if a.bytes[8..24] == Addr::v6_loopback().bytes[8..24] => "::1".into(),
         _ => "?".into(),
     };
-    format!(
-        "addrlen {} family {} addr {} port nonzero = {}",
-        a.len,
-        a.family(),
-        ip,
-        a.port() != 0
-    )
+    format!("addrlen {} family {} addr {} port nonzero = {}", a.len, a.family(), ip, a.port() != 0)
 }
 
 fn socket(domain: i32, ty: i32) -> i32 {
@@ -149,10 +140,7 @@ struct Msg {
 
 impl Msg {
     fn new(name: Option<&mut Addr>, bufs: &mut [&mut [u8]]) -> Msg {
-        let iov: Vec<[u32; 2]> = bufs
-            .iter_mut()
-            .map(|b| [ptr(b.as_mut_ptr()) as u32, b.len() as u32])
-            .collect();
+        let iov: Vec<[u32; 2]> = bufs.iter_mut().map(|b| [ptr(b.as_mut_ptr()) as u32, b.len() as u32]).collect();
         let mut words = [0u32; 9];
         if let Some(n) = name {
             words[0] = ptr(n.bytes.as_mut_ptr()) as u32;
@@ -196,15 +184,7 @@ fn tcp() {
     // An 8-byte buffer: the kernel writes 4 bytes and says so in optlen.
     let mut val = [0x5555_5555u32; 2];
     let mut len = 8u32;
-    let r = unsafe {
-        SYS_getsockopt(
-            l,
-            SOL_SOCKET,
-            SO_REUSEADDR,
-            ptr(val.as_mut_ptr()),
-            ptr(&raw mut len),
-        )
-    };
+    let r = unsafe { SYS_getsockopt(l, SOL_SOCKET, SO_REUSEADDR, ptr(val.as_mut_ptr()), ptr(&raw mut len)) };
     println!(
         "getsockopt SO_REUSEADDR = {} value {} optlen {} tail untouched = {}",
         sh(r),
@@ -214,57 +194,27 @@ fn tcp() {
     );
 
     let any = Addr::v4([127, 0, 0, 1], 0);
-    println!(
-        "bind 127.0.0.1:0 = {}",
-        sh(unsafe { SYS_bind(l, any.p(), 16) })
-    );
+    println!("bind 127.0.0.1:0 = {}", sh(unsafe { SYS_bind(l, any.p(), 16) }));
     let (r, laddr) = name(SYS_getsockname, l);
     println!("getsockname = {} {}", sh(r), describe(&laddr));
     println!("listen = {}", sh(unsafe { SYS_listen(l, 4) }));
-    println!(
-        "accept4 with nothing pending = {}",
-        sh(unsafe { SYS_accept4(l, 0, 0, 0) })
-    );
+    println!("accept4 with nothing pending = {}", sh(unsafe { SYS_accept4(l, 0, 0, 0) }));
 
     let c = socket(AF_INET, SOCK_STREAM);
-    println!(
-        "getpeername before connect = {}",
-        sh(name(SYS_getpeername, c).0)
-    );
-    println!(
-        "connect = {}",
-        sh(unsafe { SYS_connect(c, laddr.p(), laddr.len as i32) })
-    );
+    println!("getpeername before connect = {}", sh(name(SYS_getpeername, c).0));
+    println!("connect = {}", sh(unsafe { SYS_connect(c, laddr.p(), laddr.len as i32) }));
     println!("poll listener = {}", sh(wait_readable(l)));
     let mut peer = Addr::empty();
-    let a = unsafe {
-        SYS_accept4(
-            l,
-            ptr(peer.bytes.as_mut_ptr()),
-            ptr(&raw mut peer.len),
-            SOCK_CLOEXEC,
-        )
-    } as i32;
+    let a = unsafe { SYS_accept4(l, ptr(peer.bytes.as_mut_ptr()), ptr(&raw mut peer.len), SOCK_CLOEXEC) } as i32;
     println!("accept4 ok = {} peer {}", a >= 0, describe(&peer));
     let (nonblock, cloexec) = fd_flags(a);
     println!("accepted O_NONBLOCK = {nonblock}, FD_CLOEXEC = {cloexec}");
     let (_, caddr) = name(SYS_getsockname, c);
-    println!(
-        "accept peer is the client = {}",
-        peer.used() == caddr.used()
-    );
+    println!("accept peer is the client = {}", peer.used() == caddr.used());
     let (r, p) = name(SYS_getpeername, c);
-    println!(
-        "getpeername client = {} is the listener = {}",
-        sh(r),
-        p.used() == laddr.used()
-    );
+    println!("getpeername client = {} is the listener = {}", sh(r), p.used() == laddr.used());
     let (r, p) = name(SYS_getpeername, a);
-    println!(
-        "getpeername accepted = {} is the client = {}",
-        sh(r),
-        p.used() == caddr.used()
-    );
+    println!("getpeername accepted = {} is the client = {}", sh(r), p.used() == caddr.used());
 
     let r = unsafe { SYS_sendto(c, ptr(b"ping".as_ptr()), 4, 0, 0, 0) };
     println!("sendto tcp = {}", sh(r));
@@ -272,29 +222,14 @@ fn tcp() {
     let mut buf = [0u8; 64];
     let mut from = Addr::empty();
     let r = unsafe {
-        SYS_recvfrom(
-            a,
-            ptr(buf.as_mut_ptr()),
-            64,
-            MSG_DONTWAIT,
-            ptr(from.bytes.as_mut_ptr()),
-            ptr(&raw mut from.len),
-        )
+        SYS_recvfrom(a, ptr(buf.as_mut_ptr()), 64, MSG_DONTWAIT, ptr(from.bytes.as_mut_ptr()), ptr(&raw mut from.len))
     };
     // Stream sockets report no source address.
-    println!(
-        "recvfrom tcp = {} {:?} addrlen {}",
-        sh(r),
-        text(&buf[..r.max(0) as usize]),
-        from.len
-    );
+    println!("recvfrom tcp = {} {:?} addrlen {}", sh(r), text(&buf[..r.max(0) as usize]), from.len);
 
     let (mut x, mut y) = (*b"pong ", *b"back");
     let mut m = Msg::new(None, &mut [&mut x[..], &mut y[..]]);
-    println!(
-        "sendmsg tcp 2 iovecs = {}",
-        sh(unsafe { SYS_sendmsg(a, m.p(), 0) })
-    );
+    println!("sendmsg tcp 2 iovecs = {}", sh(unsafe { SYS_sendmsg(a, m.p(), 0) }));
     wait_readable(c);
     let (mut x, mut y) = ([0u8; 4], [0u8; 16]);
     let mut src = Addr::empty();
@@ -317,27 +252,15 @@ fn tcp() {
     let r = unsafe { SYS_getsockopt(c, SOL_SOCKET, SO_RCVBUF, ptr(&raw mut v), ptr(&raw mut len)) };
     println!("getsockopt SO_RCVBUF = {} value {v} optlen {len}", sh(r));
 
-    println!(
-        "shutdown SHUT_WR = {}",
-        sh(unsafe { SYS_shutdown(c, SHUT_WR) })
-    );
+    println!("shutdown SHUT_WR = {}", sh(unsafe { SYS_shutdown(c, SHUT_WR) }));
     wait_readable(a);
     let r = unsafe { SYS_recvfrom(a, ptr(buf.as_mut_ptr()), 64, MSG_DONTWAIT, 0, 0) };
     println!("recvfrom after peer shutdown = {}", sh(r));
     println!("shutdown bogus how = {}", sh(unsafe { SYS_shutdown(c, 7) }));
     let u = socket(AF_INET, SOCK_STREAM);
-    println!(
-        "shutdown unconnected = {}",
-        sh(unsafe { SYS_shutdown(u, SHUT_WR) })
-    );
-    println!(
-        "accept4 on unlistened socket = {}",
-        sh(unsafe { SYS_accept4(u, 0, 0, 0) })
-    );
-    println!(
-        "accept4 bogus flags = {}",
-        sh(unsafe { SYS_accept4(l, 0, 0, 1) })
-    );
+    println!("shutdown unconnected = {}", sh(unsafe { SYS_shutdown(u, SHUT_WR) }));
+    println!("accept4 on unlistened socket = {}", sh(unsafe { SYS_accept4(u, 0, 0, 0) }));
+    println!("accept4 bogus flags = {}", sh(unsafe { SYS_accept4(l, 0, 0, 1) }));
 
     // A port that was just bound and released has no listener.
     let t = socket(AF_INET, SOCK_STREAM);
@@ -365,10 +288,7 @@ fn udp() {
     let (mut x, mut y) = (*b"hello, ", *b"datagram world");
     let mut to = raddr;
     let mut m = Msg::new(Some(&mut to), &mut [&mut x[..], &mut y[..]]);
-    println!(
-        "sendmsg udp with msg_name = {}",
-        sh(unsafe { SYS_sendmsg(s, m.p(), 0) })
-    );
+    println!("sendmsg udp with msg_name = {}", sh(unsafe { SYS_sendmsg(s, m.p(), 0) }));
     wait_readable(r);
     // 10 bytes of room for a 21-byte datagram: the rest is cut off.
     let (mut x, mut y) = ([0u8; 4], [0u8; 6]);
@@ -395,13 +315,7 @@ fn udp() {
     let mut one = [0u8; 2];
     let mut m = Msg::new(None, &mut [&mut one[..]]);
     let ret = unsafe { SYS_recvmsg(r, m.p(), MSG_DONTWAIT | MSG_TRUNC) };
-    println!(
-        "recvmsg MSG_TRUNC = {} {:?} namelen {} flags {:#x}",
-        sh(ret),
-        text(&one),
-        m.namelen(),
-        m.flags()
-    );
+    println!("recvmsg MSG_TRUNC = {} {:?} namelen {} flags {:#x}", sh(ret), text(&one), m.namelen(), m.flags());
 
     // A 4-byte name buffer: the kernel fills 4 bytes, reports 16.
     unsafe { SYS_sendto(s, ptr(b"xyz".as_ptr()), 3, 0, raddr.p(), 16) };
@@ -424,14 +338,7 @@ fn udp() {
     wait_readable(r);
     let mut from = Addr::empty();
     let ret = unsafe {
-        SYS_recvfrom(
-            r,
-            ptr(buf.as_mut_ptr()),
-            8,
-            MSG_DONTWAIT,
-            ptr(from.bytes.as_mut_ptr()),
-            ptr(&raw mut from.len),
-        )
+        SYS_recvfrom(r, ptr(buf.as_mut_ptr()), 8, MSG_DONTWAIT, ptr(from.bytes.as_mut_ptr()), ptr(&raw mut from.len))
     };
     println!(
         "recvfrom udp = {} {:?} addrlen {} from sender = {}",
@@ -483,11 +390,7 @@ fn ipv6() {
 fn unix() {
     let mut sv = [-1i32; 2];
     let r = unsafe { SYS_socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, ptr(sv.as_mut_ptr())) };
-    println!(
-        "socketpair AF_UNIX = {} fds set = {}",
-        sh(r),
-        sv[0] >= 0 && sv[1] >= 0
-    );
+    println!("socketpair AF_UNIX = {} fds set = {}", sh(r), sv[0] >= 0 && sv[1] >= 0);
     let mut p = [-1i32; 2];
     unsafe { SYS_pipe2(ptr(p.as_mut_ptr()), 0) };
 
@@ -500,10 +403,7 @@ fn unix() {
     let (mut x, mut y) = (*b"uni", *b"x");
     let mut m = Msg::new(None, &mut [&mut x[..], &mut y[..]]);
     m.control(&mut ctl);
-    println!(
-        "sendmsg SCM_RIGHTS = {}",
-        sh(unsafe { SYS_sendmsg(sv[0], m.p(), 0) })
-    );
+    println!("sendmsg SCM_RIGHTS = {}", sh(unsafe { SYS_sendmsg(sv[0], m.p(), 0) }));
     close(p[1]);
 
     wait_readable(sv[1]);
@@ -524,11 +424,7 @@ fn unix() {
     let w = unsafe { SYS_write(fd, ptr(b"passed".as_ptr()), 6) };
     close(fd);
     let n = unsafe { SYS_read(p[0], ptr(buf.as_mut_ptr()), 8) };
-    println!(
-        "write via passed fd = {} read from pipe = {:?}",
-        sh(w),
-        text(&buf[..n.max(0) as usize])
-    );
+    println!("write via passed fd = {} read from pipe = {:?}", sh(w), text(&buf[..n.max(0) as usize]));
     // The kernel stores the reserved fd numbers before it finds out that
     // AF_INET has no socketpair, so this gets its own array.
     let mut scratch = [-1i32; 2];
@@ -544,22 +440,14 @@ fn errors() {
     let s = socket(AF_INET, SOCK_DGRAM);
     let lo = Addr::v4([127, 0, 0, 1], 0);
     let l = |label: &str, r: i64| println!("{label} = {}", sh(r));
-    l("socket bogus family", unsafe {
-        SYS_socket(12345, SOCK_STREAM, 0)
-    });
+    l("socket bogus family", unsafe { SYS_socket(12345, SOCK_STREAM, 0) });
     l("socket bogus type", unsafe { SYS_socket(AF_INET, 99, 0) });
     l("bind addrlen 200", unsafe { SYS_bind(s, lo.p(), 200) });
     l("bind addrlen -1", unsafe { SYS_bind(s, lo.p(), -1) });
-    l("bind addr straddling end", unsafe {
-        SYS_bind(s, end() - 8, 16)
-    });
+    l("bind addr straddling end", unsafe { SYS_bind(s, end() - 8, 16) });
     l("bind addr past end", unsafe { SYS_bind(s, end() + 64, 16) });
-    l("connect addr straddling end", unsafe {
-        SYS_connect(s, end() - 8, 16)
-    });
-    l("sendto addr straddling end", unsafe {
-        SYS_sendto(s, ptr(b"x".as_ptr()), 1, 0, end() - 8, 16)
-    });
+    l("connect addr straddling end", unsafe { SYS_connect(s, end() - 8, 16) });
+    l("sendto addr straddling end", unsafe { SYS_sendto(s, ptr(b"x".as_ptr()), 1, 0, end() - 8, 16) });
 
     let mut p = [-1i32; 2];
     unsafe { SYS_pipe2(ptr(p.as_mut_ptr()), 0) };
@@ -571,17 +459,11 @@ fn errors() {
     close(p[1]);
 
     let mut a = Addr::empty();
-    l("getsockname addrlen ptr past end", unsafe {
-        SYS_getsockname(s, a.p(), end() - 2)
-    });
+    l("getsockname addrlen ptr past end", unsafe { SYS_getsockname(s, a.p(), end() - 2) });
     let mut len = 16u32;
-    l("getsockname addr straddling end", unsafe {
-        SYS_getsockname(s, end() - 8, ptr(&raw mut len))
-    });
+    l("getsockname addr straddling end", unsafe { SYS_getsockname(s, end() - 8, ptr(&raw mut len)) });
     len = u32::MAX;
-    l("getsockname addrlen -1", unsafe {
-        SYS_getsockname(s, ptr(a.bytes.as_mut_ptr()), ptr(&raw mut len))
-    });
+    l("getsockname addrlen -1", unsafe { SYS_getsockname(s, ptr(a.bytes.as_mut_ptr()), ptr(&raw mut len)) });
 
     // A datagram waits before each receive, so natively the call gets as
     // far as copying out, which is where a bad buffer faults (and the
@@ -595,40 +477,24 @@ fn errors() {
     let mut buf = [0u8; 8];
     let mut m = Msg::new(None, &mut [&mut buf[..]]);
     queue();
-    l("recvmsg msghdr past end", unsafe {
-        SYS_recvmsg(s, end() + 16, MSG_DONTWAIT)
-    });
+    l("recvmsg msghdr past end", unsafe { SYS_recvmsg(s, end() + 16, MSG_DONTWAIT) });
     queue();
-    l("recvmsg msghdr straddling end", unsafe {
-        SYS_recvmsg(s, end() - 20, MSG_DONTWAIT)
-    });
-    l("sendmsg msghdr straddling end", unsafe {
-        SYS_sendmsg(s, end() - 20, 0)
-    });
+    l("recvmsg msghdr straddling end", unsafe { SYS_recvmsg(s, end() - 20, MSG_DONTWAIT) });
+    l("sendmsg msghdr straddling end", unsafe { SYS_sendmsg(s, end() - 20, 0) });
     queue();
     m.iov[0] = [(end() - 4) as u32, 8];
-    l("recvmsg iovec buffer straddling end", unsafe {
-        SYS_recvmsg(s, m.p(), MSG_DONTWAIT)
-    });
+    l("recvmsg iovec buffer straddling end", unsafe { SYS_recvmsg(s, m.p(), MSG_DONTWAIT) });
     queue();
     m.iov[0] = [ptr(buf.as_mut_ptr()) as u32, 8];
     m.words[0] = (end() - 4) as u32;
     m.words[1] = 16;
-    l("recvmsg name straddling end", unsafe {
-        SYS_recvmsg(s, m.p(), MSG_DONTWAIT)
-    });
+    l("recvmsg name straddling end", unsafe { SYS_recvmsg(s, m.p(), MSG_DONTWAIT) });
 
     let one = 1i32;
-    l("setsockopt optlen 2", unsafe {
-        SYS_setsockopt(s, SOL_SOCKET, SO_REUSEADDR, ptr(&one), 2)
-    });
-    l("setsockopt optval past end", unsafe {
-        SYS_setsockopt(s, SOL_SOCKET, SO_REUSEADDR, end() - 2, 4)
-    });
+    l("setsockopt optlen 2", unsafe { SYS_setsockopt(s, SOL_SOCKET, SO_REUSEADDR, ptr(&one), 2) });
+    l("setsockopt optval past end", unsafe { SYS_setsockopt(s, SOL_SOCKET, SO_REUSEADDR, end() - 2, 4) });
     let (mut v, mut len) = (0i32, 4u32);
-    l("getsockopt unknown option", unsafe {
-        SYS_getsockopt(s, SOL_SOCKET, 9999, ptr(&raw mut v), ptr(&raw mut len))
-    });
+    l("getsockopt unknown option", unsafe { SYS_getsockopt(s, SOL_SOCKET, 9999, ptr(&raw mut v), ptr(&raw mut len)) });
     l("getsockopt optlen ptr past end", unsafe {
         SYS_getsockopt(s, SOL_SOCKET, SO_REUSEADDR, ptr(&raw mut v), end() - 2)
     });
@@ -636,9 +502,7 @@ fn errors() {
     l("getsockopt optval straddling end", unsafe {
         SYS_getsockopt(s, SOL_SOCKET, SO_REUSEADDR, end() - 2, ptr(&raw mut len))
     });
-    l("socketpair fds past end", unsafe {
-        SYS_socketpair(AF_UNIX, SOCK_STREAM, 0, end() - 4)
-    });
+    l("socketpair fds past end", unsafe { SYS_socketpair(AF_UNIX, SOCK_STREAM, 0, end() - 4) });
     l("close error socket", close(s));
 }
 

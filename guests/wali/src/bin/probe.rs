@@ -2,7 +2,8 @@
 //! so policy tests can ask "is this allowed?" precisely:
 //! `read PATH`, `write PATH TEXT`, `mkdir PATH`, `unlink PATH`,
 //! `rename FROM TO`, `symlink TARGET LINK`, `stat PATH`, `chdir PATH`,
-//! `connect IPV4 PORT`, `getpid`.
+//! `connect IPV4 PORT`, `sendmsg IPV4 PORT` (UDP), `unix-connect PATH`,
+//! `getpid`.
 #![no_std]
 #![no_main]
 
@@ -27,10 +28,7 @@ fn read(path: &str) -> i64 {
 }
 
 fn write(path: &str, text: &str) -> i64 {
-    let fd = path_op(
-        |p| unsafe { SYS_open(p, O_WRONLY_CREAT_TRUNC, 0o644) },
-        path,
-    );
+    let fd = path_op(|p| unsafe { SYS_open(p, O_WRONLY_CREAT_TRUNC, 0o644) }, path);
     if fd < 0 {
         return fd;
     }
@@ -39,18 +37,58 @@ fn write(path: &str, text: &str) -> i64 {
     n
 }
 
-fn connect(ip: &str, port: &str) -> i64 {
-    let fd = unsafe { SYS_socket(2, 1, 0) };
-    if fd < 0 {
-        return fd;
-    }
+/// A `sockaddr_in` for `ip:port`.
+fn sockaddr(ip: &str, port: &str) -> [u8; 16] {
     let octets: Vec<u8> = ip.split('.').map(|o| o.parse().unwrap_or(0)).collect();
     let port: u16 = port.parse().unwrap_or(0);
     let mut addr = [0u8; 16];
     addr[0] = 2;
     addr[2..4].copy_from_slice(&port.to_be_bytes());
     addr[4..8].copy_from_slice(&octets[..4]);
+    addr
+}
+
+fn connect(ip: &str, port: &str) -> i64 {
+    let fd = unsafe { SYS_socket(2, 1, 0) };
+    if fd < 0 {
+        return fd;
+    }
+    let addr = sockaddr(ip, port);
     let r = unsafe { SYS_connect(fd as i32, ptr(addr.as_ptr()), 16) };
+    unsafe { SYS_close(fd as i32) };
+    r
+}
+
+/// A stream connection to the unix socket at `path`.
+fn unix_connect(path: &str) -> i64 {
+    let fd = unsafe { SYS_socket(1, 1, 0) };
+    if fd < 0 {
+        return fd;
+    }
+    let mut addr = [0u8; 110];
+    addr[0] = 1;
+    addr[2..2 + path.len()].copy_from_slice(path.as_bytes());
+    let r = unsafe { SYS_connect(fd as i32, ptr(addr.as_ptr()), (2 + path.len() + 1) as i32) };
+    unsafe { SYS_close(fd as i32) };
+    r
+}
+
+/// A UDP datagram to `ip:port` through sendmsg's msg_name.
+fn sendmsg(ip: &str, port: &str) -> i64 {
+    let fd = unsafe { SYS_socket(2, 2, 0) };
+    if fd < 0 {
+        return fd;
+    }
+    let addr = sockaddr(ip, port);
+    let data = *b"datagram";
+    let iov: [u32; 2] = [ptr(data.as_ptr()) as u32, data.len() as u32];
+    // The 36-byte WALI msghdr: name, namelen, iov, iovlen, control, controllen, flags.
+    let mut hdr = [0u32; 9];
+    hdr[0] = ptr(addr.as_ptr()) as u32;
+    hdr[1] = 16;
+    hdr[2] = ptr(iov.as_ptr()) as u32;
+    hdr[3] = 1;
+    let r = unsafe { SYS_sendmsg(fd as i32, ptr(hdr.as_ptr()), 0) };
     unsafe { SYS_close(fd as i32) };
     r
 }
@@ -80,10 +118,7 @@ fn main() -> i32 {
             "stat" => {
                 let p = arg();
                 let mut st = [0u8; 144];
-                (
-                    p,
-                    path_op(|q| unsafe { SYS_stat(q, ptr(st.as_mut_ptr())) }, p),
-                )
+                (p, path_op(|q| unsafe { SYS_stat(q, ptr(st.as_mut_ptr())) }, p))
             }
             "chdir" => {
                 let p = arg();
@@ -102,6 +137,14 @@ fn main() -> i32 {
             "connect" => {
                 let (ip, port) = (arg(), arg());
                 (ip, connect(ip, port))
+            }
+            "unix-connect" => {
+                let path = arg();
+                (path, unix_connect(path))
+            }
+            "sendmsg" => {
+                let (ip, port) = (arg(), arg());
+                (ip, sendmsg(ip, port))
             }
             "getpid" => ("", i64::from(unsafe { SYS_getpid() } > 0)),
             other => {
