@@ -85,7 +85,8 @@ struct RunArgs {
     /// guest's execve); read after --env-file, before --env.
     #[arg(long, hide = true, value_name = "FD")]
     env_fd: Option<i32>,
-    /// Policy file or built-in profile (default, strict, unrestricted).
+    /// Policy file or built-in profile (default, strict, unrestricted), or
+    /// `none` for no gate at all (for measuring the gate's own cost).
     #[arg(long, value_name = "FILE|PROFILE", default_value = "default")]
     policy: String,
     /// Grant the guest read-write access to a host directory (repeatable).
@@ -264,12 +265,20 @@ fn run(args: RunArgs) -> Result<i32> {
     if let Some(e) = &env {
         grants.push((PathBuf::from(std::ffi::OsStr::from_bytes(e.path.to_bytes())), policy::access::READ));
     }
-    let policy = load_policy(&args.policy, &context(grants)?)?;
-    let level = args.audit_level.unwrap_or(if policy.audit_all { Level::All } else { Level::Decisions });
-    let guest_name = module.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-    let audit = Audit::new(args.audit.as_deref(), level, args.strace, &guest_name)?;
     // The gate lives as long as the process: the guest's calls borrow it.
-    let gate: &'static PolicyGate = Box::leak(Box::new(PolicyGate::new(policy, audit)));
+    let policy_gate: Option<&'static PolicyGate> = if args.policy == "none" {
+        None
+    } else {
+        let policy = load_policy(&args.policy, &context(grants)?)?;
+        let level = args.audit_level.unwrap_or(if policy.audit_all { Level::All } else { Level::Decisions });
+        let guest_name = module.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+        let audit = Audit::new(args.audit.as_deref(), level, args.strace, &guest_name)?;
+        Some(Box::leak(Box::new(PolicyGate::new(policy, audit))))
+    };
+    let gate: &'static dyn wali_core::Gate = match policy_gate {
+        Some(g) => g,
+        None => &wali_core::AllowAll,
+    };
     let mut argv = args.command;
     if let Some(argv0) = args.argv0 {
         argv[0] = argv0;
@@ -292,6 +301,8 @@ fn run(args: RunArgs) -> Result<i32> {
             "killed"
         }
     };
-    gate.audit().exit(kind, outcome.status());
+    if let Some(g) = policy_gate {
+        g.audit().exit(kind, outcome.status());
+    }
     Ok(outcome.status())
 }
