@@ -50,6 +50,8 @@ enum PolicyCommand {
         /// A built-in profile name (default, strict, unrestricted) or a file.
         policy: String,
     },
+    /// Print the JSON Schema of policy files (docs/policy.schema.json).
+    Schema,
     /// Write the smallest policy allowing what an audit log recorded
     /// (record it with --audit FILE --audit-level all).
     Learn {
@@ -236,6 +238,10 @@ fn policy_command(cmd: PolicyCommand) -> Result<i32> {
         PolicyCommand::Show { policy } => {
             let p = load_policy(&policy, &ctx)?;
             println!("{}", serde_json::to_string_pretty(&p.source)?);
+            Ok(0)
+        }
+        PolicyCommand::Schema => {
+            print!("{}", policy::model::schema());
             Ok(0)
         }
         PolicyCommand::Learn { audit, output } => {

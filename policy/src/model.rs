@@ -1,9 +1,10 @@
 //! The policy file as written: serde types with no behaviour. See
 //! `docs/policy.md` for the language.
 
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyFile {
     /// Format version; must be 1.
@@ -37,7 +38,7 @@ pub struct PolicyFile {
     pub audit: Option<AuditSpec>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Action {
     Allow,
@@ -46,7 +47,7 @@ pub enum Action {
     Log,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Mode {
     /// Decisions are carried out.
@@ -55,7 +56,7 @@ pub enum Mode {
     Audit,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Verdict {
     pub action: Action,
@@ -63,7 +64,7 @@ pub struct Verdict {
     pub errno: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rule {
     pub id: String,
@@ -85,7 +86,7 @@ pub struct Rule {
     pub rate: Option<Rate>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ArgCondition {
     /// Argument position, 0 to 5.
@@ -97,7 +98,7 @@ pub struct ArgCondition {
     pub mask: Option<Scalar>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Op {
     Eq,
@@ -110,20 +111,20 @@ pub enum Op {
 }
 
 /// A number or a symbolic value such as `"O_WRONLY|O_CREAT"`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Scalar {
     Number(i64),
     Symbol(String),
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Rate {
     pub max: u64,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct FsGrant {
     /// An absolute directory or file; `$CWD` stands for the working directory.
@@ -132,14 +133,14 @@ pub struct FsGrant {
 }
 
 /// `"read"`, `"read-write"`, or a list of `read`, `write`, `create`, `exec`.
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(untagged)]
 pub enum Access {
     Word(String),
     List(Vec<String>),
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NetGrant {
     /// `HOST:PORT` (`*` for any host or port, IPv6 in brackets) or `unix:PATH`.
@@ -149,17 +150,24 @@ pub struct NetGrant {
     pub bind: Option<String>,
 }
 
-#[derive(Debug, Clone, Deserialize, Serialize)]
+#[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AuditSpec {
     pub events: AuditEvents,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AuditEvents {
     /// Denials, kills, `log` rules and audit-mode would-denials.
     Decisions,
     /// Every call.
     All,
+}
+
+/// The JSON Schema of policy files, for editors.
+pub fn schema() -> String {
+    let mut s = serde_json::to_string_pretty(&schemars::schema_for!(PolicyFile)).unwrap_or_default();
+    s.push('\n');
+    s
 }
