@@ -78,6 +78,14 @@ impl PolicyGate {
                     format!("a policy that extends {policy:?} with \"remove_rules\": [{id:?}] would allow it"),
                 )
             }
+            By::Fd { arg, need } => (
+                format!(
+                    "descriptor {} was opened where the fs grants do not give {} access",
+                    req.args[arg as usize] as i32,
+                    perm_names(need)
+                ),
+                "a grant with that access where the file lives would allow it".into(),
+            ),
             By::Rate(r) => (
                 format!("rule {:?} has used its rate budget", self.policy.rule_id(r)),
                 "a larger \"rate\" would allow more".into(),
@@ -116,12 +124,19 @@ impl Gate for PolicyGate {
             Effect::Deny(errno) => Verdict::Deny(errno),
             Effect::Kill => Verdict::Kill,
         };
-        Ruling { verdict, note: d.pack(), record: self.audit.wants(&d) }
+        Ruling { verdict, note: d.pack(), record: self.audit.wants(&d) || self.policy.observes(sys) }
     }
 
     fn record(&self, call: &Call<'_>, ruling: Ruling, ret: i64, dur_ns: u64) {
         let sys = table::position(call.sys).map_or(usize::MAX, |i| self.index[i]);
-        let paths = self.policy.path_accesses(&self.request(sys, call));
-        self.audit.syscall(&self.policy, call, &Decision::unpack(ruling.note), ret, dur_ns, &paths);
+        let req = self.request(sys, call);
+        if self.policy.observes(sys) {
+            self.policy.observe(&req, ret);
+        }
+        let d = Decision::unpack(ruling.note);
+        if self.audit.wants(&d) {
+            let paths = self.policy.path_accesses(&req);
+            self.audit.syscall(&self.policy, call, &d, ret, dur_ns, &paths);
+        }
     }
 }

@@ -138,6 +138,31 @@ fn unix_sockets_follow_the_fs_grants() {
 }
 
 #[test]
+fn descriptors_keep_the_access_they_were_opened_with() {
+    let root = scratch();
+    let (ro, rw) = (root.path().join("ro"), root.path().join("rw"));
+    std::fs::create_dir_all(&ro).unwrap();
+    std::fs::create_dir_all(&rw).unwrap();
+    std::fs::write(ro.join("f"), "x").unwrap();
+    std::fs::write(rw.join("f"), "x").unwrap();
+    let p = write_policy(
+        root.path(),
+        &format!(
+            r#"{{"version": 1, "extends": "strict", "fs": [{{"path": "{}", "access": "read"}}, {{"path": "{}", "access": "read-write"}}]}}"#,
+            ro.display(),
+            rw.display()
+        ),
+    );
+    let (a, b) = (format!("{}/f", ro.display()), format!("{}/f", rw.display()));
+    // As root the kernel would let either fchmod through a read-only descriptor.
+    let r = probe(root.path(), &["--policy", &p], &["fchmod", &a, "fchmod", &b]);
+    assert_eq!(r.stdout, format!("fchmod {a} = -EACCES\nfchmod {b} = 0\n"));
+    use std::os::unix::fs::PermissionsExt;
+    assert_ne!(std::fs::metadata(ro.join("f")).unwrap().permissions().mode() & 0o777, 0o777);
+    assert_eq!(std::fs::metadata(rw.join("f")).unwrap().permissions().mode() & 0o777, 0o777);
+}
+
+#[test]
 fn errno_rules_with_argument_conditions() {
     let dir = scratch();
     let p = write_policy(

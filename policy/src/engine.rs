@@ -3,6 +3,7 @@
 //! lookup; everything else walks the few rules that name the syscall.
 
 use crate::access::{self, PathUse};
+use crate::fds;
 use crate::model::{Mode, Op};
 use crate::net::{Endpoint, SockAddr};
 use crate::paths;
@@ -42,6 +43,9 @@ pub enum By {
     Fs { arg: u8, need: u8 },
     /// The socket address in argument `arg` matches no `net` grant.
     Net { arg: u8 },
+    /// The descriptor in argument `arg` was opened where the grants do not
+    /// give `need`.
+    Fd { arg: u8, need: u8 },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,6 +130,7 @@ pub struct Policy {
     pub(crate) rules: Vec<CompiledRule>,
     pub(crate) fs: Option<Vec<Grant>>,
     pub(crate) net: Option<Vec<NetGrant>>,
+    pub(crate) fds: crate::fds::FdAccess,
     /// The merged policy file, as `policy show` prints it.
     pub source: crate::model::PolicyFile,
 }
@@ -173,6 +178,12 @@ impl Policy {
     /// The fs or net grant check an allowed call fails, if any.
     fn confinement(&self, req: &Request<'_>) -> Option<By> {
         let name = syscalls::names().get(req.sys)?;
+        if self.fs.is_some()
+            && let Some((arg, need)) = fds::fd_use(name, |i| req.copied[i].is_some())
+            && !self.fds.allows(req.args[arg] as i32, need)
+        {
+            return Some(By::Fd { arg: arg as u8, need });
+        }
         if let Some(grants) = &self.fs {
             for mut u in access::path_uses(name, &req.args) {
                 if req.wasm_target {
@@ -244,7 +255,28 @@ impl Policy {
             By::Default => "default".into(),
             By::Fs { .. } => "fs".into(),
             By::Net { .. } => "net".into(),
+            By::Fd { .. } => "fd".into(),
         }
+    }
+
+    /// Whether the policy must see the outcome of syscall `sys` (it tracks
+    /// descriptors opened under `fs` grants).
+    pub fn observes(&self, sys: usize) -> bool {
+        self.fs.is_some() && syscalls::names().get(sys).is_some_and(|n| fds::changes_table(n))
+    }
+
+    /// Learns from a successful call's result (descriptor bookkeeping).
+    pub fn observe(&self, req: &Request<'_>, ret: i64) {
+        let (Some(grants), Some(name)) = (&self.fs, syscalls::names().get(req.sys)) else { return };
+        if ret < 0 || !fds::changes_table(name) {
+            return;
+        }
+        // The access the grants give where an open landed.
+        let opened = self
+            .path_accesses(req)
+            .first()
+            .map(|(path, _)| grants.iter().filter(|g| path.starts_with(&g.root)).fold(0, |acc, g| acc | g.perms));
+        self.fds.observe(name, &req.args, ret, opened);
     }
 
     /// For an `fs` denial: the path the call would have reached.
@@ -271,6 +303,7 @@ impl Decision {
             By::Default => (2, 0, 0),
             By::Fs { arg, need } => (3, arg as u32, need),
             By::Net { arg } => (4, arg as u32, 0),
+            By::Fd { arg, need } => (5, arg as u32, need),
         };
         let audit = u64::from(self.mode == Mode::Audit);
         effect | by << 2 | audit << 5 | (b as u64) << 8 | errno << 16 | (a as u64) << 32
@@ -289,7 +322,8 @@ impl Decision {
             1 => By::Rate(a),
             2 => By::Default,
             3 => By::Fs { arg: a as u8, need: b },
-            _ => By::Net { arg: a as u8 },
+            4 => By::Net { arg: a as u8 },
+            _ => By::Fd { arg: a as u8, need: b },
         };
         let mode = if v >> 5 & 1 == 1 { Mode::Audit } else { Mode::Enforce };
         Decision { effect, by, mode }
@@ -327,6 +361,7 @@ mod tests {
             Decision { effect: Effect::Deny(13), by: By::Fs { arg: 1, need: 5 }, mode: Mode::Enforce },
             Decision { effect: Effect::Deny(11), by: By::Rate(65535), mode: Mode::Audit },
             Decision { effect: Effect::Kill, by: By::Net { arg: 4 }, mode: Mode::Enforce },
+            Decision { effect: Effect::Deny(13), by: By::Fd { arg: 0, need: 2 }, mode: Mode::Enforce },
         ];
         for d in all {
             assert_eq!(Decision::unpack(d.pack()), d);

@@ -5,6 +5,7 @@
 pub mod access;
 pub mod constants;
 pub mod engine;
+pub mod fds;
 pub mod load;
 pub mod model;
 pub mod net;

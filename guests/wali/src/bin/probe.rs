@@ -3,7 +3,7 @@
 //! `read PATH`, `write PATH TEXT`, `mkdir PATH`, `unlink PATH`,
 //! `rename FROM TO`, `symlink TARGET LINK`, `stat PATH`, `chdir PATH`,
 //! `connect IPV4 PORT`, `sendmsg IPV4 PORT` (UDP), `unix-connect PATH`,
-//! `getpid`.
+//! `fchmod PATH` (0777, through a read-only descriptor), `getpid`.
 #![no_std]
 #![no_main]
 
@@ -137,6 +137,14 @@ fn main() -> i32 {
             "connect" => {
                 let (ip, port) = (arg(), arg());
                 (ip, connect(ip, port))
+            }
+            "fchmod" => {
+                // Through a descriptor opened read-only.
+                let p = arg();
+                let fd = path_op(|q| unsafe { SYS_open(q, 0, 0) }, p);
+                let r = if fd < 0 { fd } else { unsafe { SYS_fchmod(fd as i32, 0o777) } };
+                unsafe { SYS_close(fd as i32) };
+                (p, r)
             }
             "unix-connect" => {
                 let path = arg();
