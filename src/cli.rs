@@ -6,8 +6,9 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use wali_core::envfile::EnvFile;
+use wali_core::wasi::{Interface, Preopen};
 use wali_core::{Outcome, RunOptions};
 
 /// Exit status when waligate itself fails (bad module, bad arguments).
@@ -92,9 +93,13 @@ struct RunArgs {
     #[arg(long, value_name = "FILE|PROFILE", default_value = "default")]
     policy: String,
     /// Grant the guest read-write access to a host directory (repeatable).
-    /// WALI guests see host paths, so GUEST, if given, must equal HOST.
+    /// A WASI application sees it preopened as GUEST (default: HOST); a
+    /// WALI program sees host paths, so GUEST, if given, must equal HOST.
     #[arg(long = "dir", value_name = "HOST[::GUEST]")]
     dirs: Vec<String>,
+    /// Run as this interface instead of detecting it from the imports.
+    #[arg(long, value_name = "wali|wasi")]
+    interface: Option<wali_core::wasi::Interface>,
     /// Write the audit trail to FILE: one JSON line per event.
     #[arg(long, value_name = "FILE")]
     audit: Option<PathBuf>,
@@ -181,18 +186,19 @@ fn read_env_fd(fd: i32) -> Result<String> {
     Ok(text)
 }
 
-/// The host directories of `--dir HOST[::GUEST]` grants.
-fn dir_grants(dirs: &[String]) -> Result<Vec<PathBuf>> {
+/// The `--dir HOST[::GUEST]` arguments as preopens (host path canonical).
+fn dir_args(dirs: &[String]) -> Result<Vec<Preopen>> {
     dirs.iter()
         .map(|d| {
             let (host, guest) = d.split_once("::").unwrap_or((d, d));
-            if host != guest {
-                anyhow::bail!("--dir {d}: a WALI guest sees host paths, so GUEST must equal HOST");
-            }
-            std::fs::canonicalize(host).with_context(|| format!("--dir {host}"))
+            let host = std::fs::canonicalize(host).with_context(|| format!("--dir {host}"))?;
+            Ok(Preopen { guest: guest.to_string(), host })
         })
         .collect()
 }
+
+/// The WASI shim, built by build.rs.
+static SHIM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/wasi_shim.wasm"));
 
 fn context(extra: Vec<(PathBuf, u8)>) -> Result<policy::Context> {
     Ok(policy::Context {
@@ -264,10 +270,32 @@ fn policy_command(cmd: PolicyCommand) -> Result<i32> {
 
 fn run(args: RunArgs) -> Result<i32> {
     let module = PathBuf::from(&args.command[0]);
-    let env = environment(&args)?;
-    let env = if env.is_empty() { None } else { Some(EnvFile::create(&env)?) };
+    let interface = match args.interface {
+        Some(i) => i,
+        None => {
+            let bytes = std::fs::read(&module).with_context(|| format!("cannot read module {}", module.display()))?;
+            crate::inspect::interface(&bytes).unwrap_or(Interface::Wali)
+        }
+    };
+    let entries = environment(&args)?;
+    let preopens = dir_args(&args.dirs)?;
+    // A WALI program's libc reads its environment from a file; the WASI
+    // shim gets it with its configuration.
+    let (env, wasi_env) = match interface {
+        Interface::Wali => {
+            if let Some(p) = preopens.iter().find(|p| Path::new(&p.guest) != p.host) {
+                anyhow::bail!(
+                    "--dir {}::{}: a WALI program sees host paths, so GUEST must equal HOST",
+                    p.host.display(),
+                    p.guest
+                );
+            }
+            (if entries.is_empty() { None } else { Some(EnvFile::create(&entries)?) }, Vec::new())
+        }
+        Interface::Wasi => (None, entries),
+    };
     let rw = policy::access::READ | policy::access::WRITE | policy::access::CREATE;
-    let mut grants: Vec<(PathBuf, u8)> = dir_grants(&args.dirs)?.into_iter().map(|d| (d, rw)).collect();
+    let mut grants: Vec<(PathBuf, u8)> = preopens.iter().map(|p| (p.host.clone(), rw)).collect();
     if let Some(e) = &env {
         grants.push((PathBuf::from(std::ffi::OsStr::from_bytes(e.path.to_bytes())), policy::access::READ));
     }
@@ -295,11 +323,15 @@ fn run(args: RunArgs) -> Result<i32> {
         env,
         cache_dir: if args.no_cache { None } else { wali_core::cache::default_dir() },
         gate,
+        shim: SHIM,
+        interface: Some(interface),
+        preopens,
+        wasi_env,
     })?;
     let kind = match &outcome {
         Outcome::Exited(_) => "exited",
         Outcome::Trapped(e) => {
-            eprintln!("waligate: guest trapped: {e:?}");
+            eprintln!("waligate: guest trapped: {e}");
             "trapped"
         }
         Outcome::Killed(why) => {

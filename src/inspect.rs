@@ -15,6 +15,16 @@ pub struct Report {
     pub other: Vec<String>,
 }
 
+/// The interface a module's imports ask for (None: not a module).
+pub fn interface(wasm: &[u8]) -> Option<wali_core::wasi::Interface> {
+    let report = inspect(wasm).ok()?;
+    Some(if report.interface.starts_with("WASI") {
+        wali_core::wasi::Interface::Wasi
+    } else {
+        wali_core::wasi::Interface::Wali
+    })
+}
+
 pub fn inspect(wasm: &[u8]) -> Result<Report> {
     let wasm = wat::parse_bytes(wasm).context("not a WebAssembly module")?;
     let mut modules = BTreeSet::new();

@@ -9,8 +9,25 @@ use crate::table::{Imp, Syscall};
 use std::time::Instant;
 use wasmtime::Caller;
 
-pub fn dispatch(caller: &mut Caller<'_, Guest>, sys: &'static Syscall, raw: [i64; 6]) -> Result<i64, Stop> {
-    let mem = caller.data().memory.view();
+/// Whose memory a syscall's pointers point into.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Space {
+    /// The calling module's own memory (a WALI program, or the WASI shim).
+    Own,
+    /// The WASI application's memory, for the shim's zero-copy data calls.
+    App,
+}
+
+pub fn dispatch(
+    caller: &mut Caller<'_, Guest>,
+    space: Space,
+    sys: &'static Syscall,
+    raw: [i64; 6],
+) -> Result<i64, Stop> {
+    let mem = match (space, &caller.data().app_memory) {
+        (Space::App, Some(app)) => app.view(),
+        _ => caller.data().memory.view(),
+    };
     let mut scratch = std::mem::take(&mut caller.data_mut().scratch);
     let result = (|| {
         let call = match decode(sys, raw, mem, &mut scratch) {

@@ -8,7 +8,11 @@ use crate::memory::LinearMemory;
 use std::ffi::CString;
 
 pub struct Guest {
+    /// The memory of the module that imports `wali` (the program, or the
+    /// WASI shim).
     pub memory: LinearMemory,
+    /// A WASI application's memory, reached by the shim's `wali_app` calls.
+    pub app_memory: Option<LinearMemory>,
     /// argv as the guest sees it; argv[0] is the module path as given.
     pub argv: Vec<CString>,
     /// The environment file handed to the guest's libc, if any.
@@ -24,6 +28,7 @@ impl Guest {
     pub fn new(memory: LinearMemory, argv: Vec<CString>, envfile: Option<EnvFile>, gate: &'static dyn Gate) -> Self {
         Guest {
             memory,
+            app_memory: None,
             argv,
             envfile,
             mm: MmapState::default(),

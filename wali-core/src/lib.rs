@@ -17,6 +17,7 @@ pub mod regions;
 pub mod rewrite;
 pub mod run;
 pub mod table;
+pub mod wasi;
 
 pub use gate::{AllowAll, Gate, Ruling, Verdict};
 pub use run::{EXIT_KILLED, EXIT_TRAP, Outcome, RunOptions, run};

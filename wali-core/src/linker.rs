@@ -3,7 +3,7 @@
 //! one dispatch path; the auxiliary imports (startup, argv, environment,
 //! threads, setjmp) are checked against their fixed types.
 
-use crate::dispatch::dispatch;
+use crate::dispatch::{Space, dispatch};
 use crate::errno::Errno;
 use crate::guest::{Guest, Stop};
 use crate::table::{self, Imp, Syscall, Why};
@@ -13,6 +13,9 @@ use wasmtime::{Caller, ExternType, FuncType, Linker, Module, ValRaw, ValType};
 
 /// Module name of the WALI imports.
 pub const WALI: &str = "wali";
+/// The same syscalls with pointers into the WASI application's memory,
+/// imported by the shim for data that needs no conversion.
+pub const WALI_APP: &str = "wali_app";
 
 /// Other spellings of syscalls that real binaries import.
 const ALIASES: &[(&str, &str)] = &[("fstatat", "newfstatat"), ("fadvise64", "fadvise")];
@@ -62,16 +65,23 @@ fn resolve(name: &str) -> &'static Syscall {
     })
 }
 
-/// Defines every import of `module` in `linker`, except linear memory.
-pub fn define_imports(linker: &mut Linker<Guest>, module: &Module) -> Result<()> {
+/// Defines every WALI import of `module` in `linker`. Imports from the
+/// modules in `provided` (linear memory, the WASI shim's host imports) are
+/// left to the caller.
+pub fn define_imports(linker: &mut Linker<Guest>, module: &Module, provided: &[&str]) -> Result<()> {
     for import in module.imports() {
         let (m, name) = (import.module(), import.name());
+        if provided.contains(&m) {
+            continue;
+        }
         match import.ty() {
             ExternType::Func(ty) if m == WALI => match name.strip_prefix("SYS_") {
-                Some(sys) => define_syscall(linker, name, resolve(sys), ty)?,
+                Some(sys) => define_syscall(linker, WALI, Space::Own, name, resolve(sys), ty)?,
                 None => define_aux(linker, name, &ty)?,
             },
-            ExternType::Memory(_) if m == crate::rewrite::MEMORY_MODULE => {}
+            ExternType::Func(ty) if m == WALI_APP && name.starts_with("SYS_") => {
+                define_syscall(linker, WALI_APP, Space::App, name, resolve(&name[4..]), ty)?
+            }
             ty => bail!(
                 "unsupported import {m}.{name} ({}): a WALI module imports only functions from \"wali\"",
                 kind(&ty)
@@ -101,7 +111,14 @@ fn kind(ty: &ExternType) -> &'static str {
     }
 }
 
-fn define_syscall(linker: &mut Linker<Guest>, name: &str, sys: &'static Syscall, ty: FuncType) -> Result<()> {
+fn define_syscall(
+    linker: &mut Linker<Guest>,
+    module: &str,
+    space: Space,
+    name: &str,
+    sys: &'static Syscall,
+    ty: FuncType,
+) -> Result<()> {
     let Some(shape) = shape(&ty) else {
         bail!(
             "import wali.{name} has type {}, which no syscall has: \
@@ -116,7 +133,7 @@ fn define_syscall(linker: &mut Linker<Guest>, name: &str, sys: &'static Syscall,
             let v = unsafe { vals[i].assume_init_ref() };
             *slot = if shape.wide & (1 << i) != 0 { v.get_i64() } else { v.get_i32() as i64 };
         }
-        let ret = dispatch(&mut caller, sys, raw)?;
+        let ret = dispatch(&mut caller, space, sys, raw)?;
         match shape.result {
             Some(true) => vals[0] = MaybeUninit::new(ValRaw::i64(ret)),
             Some(false) => vals[0] = MaybeUninit::new(ValRaw::i32(ret as i32)),
@@ -126,7 +143,7 @@ fn define_syscall(linker: &mut Linker<Guest>, name: &str, sys: &'static Syscall,
     };
     // SAFETY: the closure reads exactly the declared parameters and writes
     // exactly the declared result, with the declared types.
-    unsafe { linker.func_new_unchecked(WALI, name, ty, host)? };
+    unsafe { linker.func_new_unchecked(module, name, ty, host)? };
     Ok(())
 }
 

@@ -7,11 +7,12 @@ use crate::guest::{Guest, Stop};
 use crate::linker::define_imports;
 use crate::memory::LinearMemory;
 use crate::rewrite::{MEMORY_MODULE, MEMORY_NAME, rewrite};
+use crate::wasi::{self, Interface, Preopen};
 use anyhow::{Context, Result, bail};
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
-use wasmtime::{Config, Engine, ExternType, Linker, Module, OptLevel, SharedMemory, Store};
+use wasmtime::{Config, Engine, ExternType, Linker, Module, OptLevel, Store};
 
 /// Exit status of a guest that trapped (a Wasm fault).
 pub const EXIT_TRAP: i32 = 134;
@@ -27,13 +28,23 @@ pub struct RunOptions {
     /// Where compiled modules are cached; `None` disables the cache.
     pub cache_dir: Option<PathBuf>,
     pub gate: &'static dyn Gate,
+    /// The WASI shim module (embedded by the CLI).
+    pub shim: &'static [u8],
+    /// Force the interface instead of detecting it from the imports.
+    pub interface: Option<Interface>,
+    /// Preopened directories for a WASI application.
+    pub preopens: Vec<Preopen>,
+    /// `KEY=VALUE` entries for a WASI application (a WALI program reads
+    /// `env` instead).
+    pub wasi_env: Vec<String>,
 }
 
 /// How a guest run ended.
 #[derive(Debug)]
 pub enum Outcome {
     Exited(i32),
-    Trapped(anyhow::Error),
+    /// A Wasm fault: the trap message and the Wasm backtrace.
+    Trapped(String),
     Killed(String),
 }
 
@@ -51,7 +62,7 @@ impl Outcome {
 /// The engine configuration every WALI module is compiled for.
 pub fn engine() -> Result<Engine> {
     let mut config = Config::new();
-    config.wasm_threads(true).shared_memory(true).cranelift_opt_level(OptLevel::Speed);
+    config.wasm_threads(true).shared_memory(true).wasm_multi_memory(true).cranelift_opt_level(OptLevel::Speed);
     Ok(Engine::new(&config)?)
 }
 
@@ -60,12 +71,15 @@ pub fn load(engine: &Engine, path: &std::path::Path, cache_dir: Option<&std::pat
     let raw = std::fs::read(path).with_context(|| format!("cannot read module {}", path.display()))?;
     // Text modules are accepted for tests and experiments.
     let wasm = wat::parse_bytes(&raw).with_context(|| format!("{} is not a WebAssembly module", path.display()))?;
-    let module = cache::load_or_compile(engine, &wasm, cache_dir, || {
-        let (rewritten, _) = rewrite(&wasm)?;
+    load_bytes(engine, &wasm, cache_dir).with_context(|| format!("cannot load {}", path.display()))
+}
+
+/// Compiles (or loads from the cache) the rewritten form of `wasm`.
+pub fn load_bytes(engine: &Engine, wasm: &[u8], cache_dir: Option<&std::path::Path>) -> Result<Module> {
+    cache::load_or_compile(engine, wasm, cache_dir, || {
+        let (rewritten, _) = rewrite(wasm)?;
         with_signals_blocked(|| Ok(Module::new(engine, rewritten)?))
     })
-    .with_context(|| format!("cannot load {}", path.display()))?;
-    Ok(module)
 }
 
 /// Runs `f` with every signal blocked, so threads it starts (the
@@ -88,40 +102,62 @@ fn with_signals_blocked<T>(f: impl FnOnce() -> T) -> T {
 pub fn run(opts: RunOptions) -> Result<Outcome> {
     let engine = engine()?;
     let module = load(&engine, &opts.module, opts.cache_dir.as_deref())?;
+    let interface = match opts.interface {
+        Some(i) => i,
+        None => wasi::interface(&module)?,
+    };
     let start = module.get_export("_start");
     if !matches!(start, Some(ExternType::Func(ref f)) if f.params().len() == 0 && f.results().len() == 0) {
-        bail!("{} has no `_start: () -> ()` export; is it a WALI program?", opts.module.display());
+        let what = if interface == Interface::Wasi { "a WASI command" } else { "a WALI program" };
+        bail!("{} has no `_start: () -> ()` export; is it {what}?", opts.module.display());
     }
-    let memory_type = module
-        .imports()
-        .find(|i| i.module() == MEMORY_MODULE && i.name() == MEMORY_NAME)
-        .and_then(|i| i.ty().memory().cloned())
-        .context("rewritten module lacks its memory import")?;
-    let memory = SharedMemory::new(&engine, memory_type)
-        .map_err(anyhow::Error::from)
-        .context("cannot create the guest's memory")?;
-
+    let app_memory = wasi::memory_for(&engine, &module)?;
     let argv = opts
         .argv
         .iter()
         .map(|a| CString::new(a.as_bytes()).context("argument contains a NUL byte"))
         .collect::<Result<Vec<_>>>()?;
-    let guest = Guest::new(LinearMemory(memory.clone()), argv, opts.env, opts.gate);
-    let mut store = Store::new(&engine, guest);
     let mut linker = Linker::new(&engine);
-    define_imports(&mut linker, &module).with_context(|| format!("cannot link {}", opts.module.display()))?;
-    linker.define(&store, MEMORY_MODULE, MEMORY_NAME, memory)?;
-
+    let mut store = match interface {
+        Interface::Wali => {
+            let guest = Guest::new(LinearMemory(app_memory.clone()), argv, opts.env, opts.gate);
+            let store = Store::new(&engine, guest);
+            define_imports(&mut linker, &module, &[MEMORY_MODULE])
+                .with_context(|| format!("cannot link {}", opts.module.display()))?;
+            linker.define(&store, MEMORY_MODULE, MEMORY_NAME, app_memory)?;
+            store
+        }
+        Interface::Wasi => {
+            let shim =
+                load_bytes(&engine, opts.shim, opts.cache_dir.as_deref()).context("cannot load the WASI shim")?;
+            let shim_memory = wasi::memory_for(&engine, &shim)?;
+            let guest = Guest::for_wasi(shim_memory.clone(), app_memory.clone(), opts.gate);
+            let mut store = Store::new(&engine, guest);
+            let args: Vec<Vec<u8>> = argv.iter().map(|a| a.as_bytes().to_vec()).collect();
+            let config = wasi::config_bytes(&args, &opts.wasi_env, &opts.preopens);
+            wasi::link_shim(&engine, &mut store, &mut linker, &shim, shim_memory, app_memory, config)?;
+            store
+        }
+    };
     let result = linker
         .instantiate(&mut store, &module)
         .and_then(|instance| instance.get_typed_func::<(), ()>(&mut store, "_start"))
         .and_then(|start| start.call(&mut store, ()));
-    Ok(match result {
-        Ok(()) => Outcome::Exited(0),
-        Err(e) => match e.downcast_ref::<Stop>() {
-            Some(Stop::Exit(status)) => Outcome::Exited(*status),
-            Some(Stop::Killed(why)) => Outcome::Killed(why.clone()),
-            None => Outcome::Trapped(e.into()),
-        },
-    })
+    let Err(e) = result else { return Ok(Outcome::Exited(0)) };
+    if let Some(stop) = e.downcast_ref::<Stop>() {
+        return Ok(match stop {
+            Stop::Exit(status) => Outcome::Exited(*status),
+            Stop::Killed(why) => Outcome::Killed(why.clone()),
+        });
+    }
+    // Anything but a trap (an import the host cannot satisfy, say) is a
+    // failure to start the guest, not the guest's fault.
+    let Some(trap) = e.downcast_ref::<wasmtime::Trap>() else {
+        return Err(anyhow::Error::from(e).context(format!("cannot start {}", opts.module.display())));
+    };
+    let mut message = trap.to_string();
+    if let Some(bt) = e.downcast_ref::<wasmtime::WasmBacktrace>() {
+        message = format!("{message}\n{bt}");
+    }
+    Ok(Outcome::Trapped(message))
 }

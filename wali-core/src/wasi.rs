@@ -1,0 +1,165 @@
+//! WASI preview1 applications run on the WASI shim, itself a Wasm module
+//! whose only way out is the `wali` imports: every syscall a WASI call
+//! causes passes the gate like any WALI program's.
+//!
+//! Wiring, in one store:
+//! - the shim imports `wali.SYS_*` (pointers into its own memory),
+//!   `wali_app.SYS_*` (the same calls with pointers into the application's
+//!   memory, for zero-copy data), its configuration from `waligate`, and
+//!   `waligate_bridge.copy_in/copy_out`, a tiny multi-memory module that
+//!   moves bytes between the two memories;
+//! - the application's `wasi_snapshot_preview1` imports are the shim's
+//!   exports.
+
+use crate::guest::Guest;
+use crate::memory::LinearMemory;
+use anyhow::{Context, Result, bail};
+use std::path::PathBuf;
+use wasmtime::{Caller, Engine, Linker, Module, SharedMemory, Store};
+
+pub const WASI_MODULE: &str = "wasi_snapshot_preview1";
+/// The shim's configuration imports.
+pub const CONFIG_MODULE: &str = "waligate";
+/// The shim's imports for moving bytes between the two memories.
+pub const BRIDGE_MODULE: &str = "waligate_bridge";
+
+/// What a module expects to run on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interface {
+    Wali,
+    Wasi,
+}
+
+impl std::str::FromStr for Interface {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "wali" => Ok(Interface::Wali),
+            "wasi" => Ok(Interface::Wasi),
+            other => Err(format!("unknown interface {other:?}: use wali or wasi")),
+        }
+    }
+}
+
+/// WASI if the module imports anything from `wasi_snapshot_preview1`.
+pub fn interface(module: &Module) -> Result<Interface> {
+    let modules: std::collections::BTreeSet<&str> = module.imports().map(|i| i.module()).collect();
+    match (modules.contains(WASI_MODULE), modules.contains(crate::linker::WALI)) {
+        (true, true) => bail!("the module imports both wali and {WASI_MODULE}; it must be one or the other"),
+        (true, false) => Ok(Interface::Wasi),
+        _ => Ok(Interface::Wali),
+    }
+}
+
+/// A preopened directory: the name the application sees, the host path
+/// the shim opens (through WALI, so the policy applies).
+#[derive(Clone, Debug)]
+pub struct Preopen {
+    pub guest: String,
+    pub host: PathBuf,
+}
+
+/// The shim's configuration, as NUL-separated fields: the argument count
+/// and arguments, the environment count and entries, the preopen count and
+/// (guest name, host path) pairs. Counts are decimal.
+pub fn config_bytes(args: &[Vec<u8>], env: &[String], preopens: &[Preopen]) -> Vec<u8> {
+    use std::os::unix::ffi::OsStrExt;
+    let mut out = Vec::new();
+    let mut field = |b: &[u8]| {
+        out.extend_from_slice(b);
+        out.push(0);
+    };
+    field(args.len().to_string().as_bytes());
+    args.iter().for_each(|a| field(a));
+    field(env.len().to_string().as_bytes());
+    env.iter().for_each(|e| field(e.as_bytes()));
+    field(preopens.len().to_string().as_bytes());
+    for p in preopens {
+        field(p.guest.as_bytes());
+        field(p.host.as_os_str().as_bytes());
+    }
+    out
+}
+
+/// Copies between the application's and the shim's memories with bounds
+/// checks (21 is WASI's EFAULT).
+const BRIDGE: &str = r#"(module
+  (import "waligate" "app_memory" (memory $app 0 65536 shared))
+  (import "waligate" "shim_memory" (memory $shim 0 65536 shared))
+  (func $outside (param $addr i32) (param $len i32) (param $pages i32) (result i32)
+    (i64.gt_u (i64.add (i64.extend_i32_u (local.get $addr)) (i64.extend_i32_u (local.get $len)))
+              (i64.shl (i64.extend_i32_u (local.get $pages)) (i64.const 16))))
+  ;; app -> shim
+  (func (export "copy_in") (param $dst i32) (param $src i32) (param $len i32) (result i32)
+    (if (call $outside (local.get $src) (local.get $len) (memory.size $app)) (then (return (i32.const 21))))
+    (if (call $outside (local.get $dst) (local.get $len) (memory.size $shim)) (then (return (i32.const 21))))
+    (memory.copy $shim $app (local.get $dst) (local.get $src) (local.get $len))
+    (i32.const 0))
+  ;; shim -> app
+  (func (export "copy_out") (param $dst i32) (param $src i32) (param $len i32) (result i32)
+    (if (call $outside (local.get $dst) (local.get $len) (memory.size $app)) (then (return (i32.const 21))))
+    (if (call $outside (local.get $src) (local.get $len) (memory.size $shim)) (then (return (i32.const 21))))
+    (memory.copy $app $shim (local.get $dst) (local.get $src) (local.get $len))
+    (i32.const 0))
+  ;; the application's memory size in bytes (it may exceed i32: pages)
+  (func (export "app_pages") (result i32) (memory.size $app)))"#;
+
+/// Instantiates the shim (configured) and the bridge, and makes the shim's
+/// exports the application's `wasi_snapshot_preview1`.
+pub fn link_shim(
+    engine: &Engine,
+    store: &mut Store<Guest>,
+    linker: &mut Linker<Guest>,
+    shim: &Module,
+    shim_memory: SharedMemory,
+    app_memory: SharedMemory,
+    config: Vec<u8>,
+) -> Result<()> {
+    use crate::rewrite::{MEMORY_MODULE, MEMORY_NAME};
+    linker.allow_shadowing(true);
+    crate::linker::define_imports(linker, shim, &[MEMORY_MODULE, CONFIG_MODULE, BRIDGE_MODULE])?;
+    let len = config.len() as i32;
+    linker.func_wrap(CONFIG_MODULE, "config_len", move || len)?;
+    linker.func_wrap(CONFIG_MODULE, "config_copy", move |c: Caller<'_, Guest>, ptr: u32| {
+        i32::from(c.data().memory.view().write(ptr, &config).is_err())
+    })?;
+    linker.define(&mut *store, MEMORY_MODULE, "app_memory", app_memory.clone())?;
+    linker.define(&mut *store, MEMORY_MODULE, "shim_memory", shim_memory.clone())?;
+    let bridge = Module::new(engine, BRIDGE).map_err(anyhow::Error::from).context("cannot compile the WASI bridge")?;
+    let bridge = linker.instantiate(&mut *store, &bridge)?;
+    linker.instance(&mut *store, BRIDGE_MODULE, bridge)?;
+    linker.define(&mut *store, MEMORY_MODULE, MEMORY_NAME, shim_memory)?;
+    let shim = linker
+        .instantiate(&mut *store, shim)
+        .map_err(anyhow::Error::from)
+        .context("cannot instantiate the WASI shim")?;
+    let init = shim.get_typed_func::<(), i32>(&mut *store, "__waligate_init")?;
+    match init.call(&mut *store, ())? {
+        0 => {}
+        errno => bail!("the WASI shim could not open its preopened directories (WASI errno {errno})"),
+    }
+    linker.instance(&mut *store, WASI_MODULE, shim)?;
+    linker.define(&mut *store, MEMORY_MODULE, MEMORY_NAME, app_memory)?;
+    Ok(())
+}
+
+/// Creates the memory a rewritten module imports.
+pub fn memory_for(engine: &Engine, module: &Module) -> Result<SharedMemory> {
+    use crate::rewrite::{MEMORY_MODULE, MEMORY_NAME};
+    let ty = module
+        .imports()
+        .find(|i| i.module() == MEMORY_MODULE && i.name() == MEMORY_NAME)
+        .and_then(|i| i.ty().memory().cloned())
+        .context("rewritten module lacks its memory import")?;
+    SharedMemory::new(engine, ty).map_err(anyhow::Error::from).context("cannot create a guest memory")
+}
+
+impl Guest {
+    /// Guest state for a WASI application: the shim's memory is the one
+    /// `wali` calls address, the application's the one `wali_app` calls do.
+    pub fn for_wasi(shim: SharedMemory, app: SharedMemory, gate: &'static dyn crate::gate::Gate) -> Guest {
+        let mut g = Guest::new(LinearMemory(shim), Vec::new(), None, gate);
+        g.app_memory = Some(LinearMemory(app));
+        g
+    }
+}

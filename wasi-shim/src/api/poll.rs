@@ -1,0 +1,1 @@
+//! poll_oneoff and proc_raise.

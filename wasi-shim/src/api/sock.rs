@@ -1,0 +1,1 @@
+//! sock_* functions.
