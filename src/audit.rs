@@ -4,7 +4,7 @@
 //! view of the same events.
 
 use policy::constants::errno_name;
-use policy::{By, Decision, Effect, Policy};
+use policy::{By, Decision, Effect, PathAccess, Policy};
 use serde_json::{Value, json};
 use std::fs::File;
 use std::io::Write;
@@ -23,8 +23,28 @@ pub enum Level {
     All,
 }
 
+/// One recorded syscall.
+pub struct Event<'a, 'c> {
+    pub call: &'a Call<'c>,
+    pub decision: Decision,
+    /// The raw result (0 for a call that ended the guest).
+    pub ret: i64,
+    pub dur_ns: u64,
+    /// The paths it names, resolved, with the access each needs.
+    pub paths: &'a [PathAccess],
+    pub layer: wali_core::Layer,
+}
+
+/// This thread's kernel id, asked once.
+fn tid() -> i32 {
+    thread_local!(static TID: i32 = unsafe { libc::gettid() });
+    TID.with(|t| *t)
+}
+
 pub struct Audit {
     file: Option<Mutex<File>>,
+    /// The host process, asked once.
+    pid: u32,
     strace: bool,
     pub level: Level,
     seq: AtomicU64,
@@ -43,7 +63,7 @@ impl Audit {
             )),
             None => None,
         };
-        Ok(Audit { file, strace, level, seq: AtomicU64::new(0), guest: guest.to_string() })
+        Ok(Audit { file, pid: std::process::id(), strace, level, seq: AtomicU64::new(0), guest: guest.to_string() })
     }
 
     /// Whether any event is wanted at all.
@@ -72,17 +92,9 @@ impl Audit {
         }
     }
 
-    /// Records one syscall; `paths` are the resolved paths it names with
-    /// the access each needs.
-    pub fn syscall(
-        &self,
-        policy: &Policy,
-        call: &Call<'_>,
-        d: &Decision,
-        ret: i64,
-        dur_ns: u64,
-        paths: &[(std::path::PathBuf, u8)],
-    ) {
+    /// Records one syscall.
+    pub fn syscall(&self, policy: &Policy, e: &Event<'_, '_>) {
+        let (call, d, ret) = (e.call, &e.decision, e.ret);
         let args = crate::decode_args::args(call);
         if self.strace {
             let shown: Vec<String> = (0..args.len()).map(|i| crate::decode_args::strace_value(call, i)).collect();
@@ -105,25 +117,28 @@ impl Audit {
             "ts": now_ns(),
             "seq": self.seq.fetch_add(1, Ordering::Relaxed),
             "guest": self.guest,
-            "pid": std::process::id(),
-            // SAFETY: gettid has no preconditions.
-            "tid": unsafe { libc::gettid() },
-            "layer": "wali",
+            "pid": self.pid,
+            "tid": tid(),
+            "layer": match e.layer { wali_core::Layer::Wali => "wali", wali_core::Layer::Wasi(_) => "wasi" },
             "syscall": call.sys.name,
             "args": args,
             "decision": effect_name(d.effect),
             "rule": policy.by_name(d.by),
             "mode": match d.mode { policy::model::Mode::Enforce => "enforce", policy::model::Mode::Audit => "audit" },
             "ret": ret,
-            "dur_ns": dur_ns,
+            "dur_ns": e.dur_ns,
         });
         if (-4095..0).contains(&ret) {
             event["errno"] = errno_name(-ret as i32).map_or(Value::Null, Value::from);
         }
-        if !paths.is_empty() {
-            event["paths"] = paths
+        if let wali_core::Layer::Wasi(Some(call)) = e.layer {
+            event["wasi"] = call.into();
+        }
+        if !e.paths.is_empty() {
+            event["paths"] = e
+                .paths
                 .iter()
-                .map(|(p, need)| json!({"path": p.to_string_lossy(), "need": policy::access::perm_names(*need)}))
+                .map(|p| json!({"path": p.shown().to_string_lossy(), "need": policy::access::perm_names(p.need)}))
                 .collect();
         }
         if let By::Fs { need, .. } = d.by {
@@ -139,7 +154,7 @@ impl Audit {
             "ts": now_ns(),
             "seq": self.seq.fetch_add(1, Ordering::Relaxed),
             "guest": self.guest,
-            "pid": std::process::id(),
+            "pid": self.pid,
             "outcome": outcome,
             "status": status,
         }));

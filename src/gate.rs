@@ -2,15 +2,16 @@
 //! policy request, carries the decision out, and tells the user once per
 //! kind of denial what would allow it.
 
+use crate::audit::Event;
 use policy::access::perm_names;
-use policy::{By, Decision, Effect, Policy, Request};
+use policy::{By, Decision, Effect, PathAccess, Policy, Request};
 use std::collections::HashSet;
 use std::os::unix::ffi::OsStrExt;
 use std::path::Path;
 use std::sync::Mutex;
 use wali_core::decode::Call;
 use wali_core::table::{self, Arg, SYSCALLS};
-use wali_core::{Gate, Ruling, Verdict};
+use wali_core::{Gate, Layer, Ruling, Verdict};
 
 pub struct PolicyGate {
     policy: Policy,
@@ -107,6 +108,12 @@ fn is_wasm(path: &Path) -> bool {
         .is_ok_and(|_| &magic == b"\0asm")
 }
 
+thread_local! {
+    /// The paths of the call being decided on this thread, resolved once in
+    /// `decide` and used again by `record` (the same call, on the same thread).
+    static RESOLVED: std::cell::RefCell<Vec<PathAccess>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
 impl Gate for PolicyGate {
     fn decide(&self, call: &Call<'_>) -> Ruling {
         let sys = table::position(call.sys).map_or(usize::MAX, |i| self.index[i]);
@@ -114,7 +121,9 @@ impl Gate for PolicyGate {
             return Ruling::ALLOW;
         }
         let req = self.request(sys, call);
-        let d = self.policy.decide(&req);
+        let needs_paths = self.policy.confines_paths() || self.audit.active();
+        let paths = if needs_paths { self.policy.resolve(&req) } else { Vec::new() };
+        let d = self.policy.decide_resolved(&req, &paths);
         // Explain only what is carried out: audit mode stays quiet.
         if d.enforced().denies() {
             self.explain(call, &req, &d);
@@ -124,19 +133,22 @@ impl Gate for PolicyGate {
             Effect::Deny(errno) => Verdict::Deny(errno),
             Effect::Kill => Verdict::Kill,
         };
-        Ruling { verdict, note: d.pack(), record: self.audit.wants(&d) || self.policy.observes(sys) }
+        let record = self.audit.wants(&d) || self.policy.observes(sys);
+        if record {
+            RESOLVED.with(|r| *r.borrow_mut() = paths);
+        }
+        Ruling { verdict, note: d.pack(), record }
     }
 
-    fn record(&self, call: &Call<'_>, ruling: Ruling, ret: i64, dur_ns: u64) {
+    fn record(&self, call: &Call<'_>, ruling: Ruling, ret: i64, dur_ns: u64, layer: Layer) {
         let sys = table::position(call.sys).map_or(usize::MAX, |i| self.index[i]);
-        let req = self.request(sys, call);
+        let paths = RESOLVED.with(|r| std::mem::take(&mut *r.borrow_mut()));
         if self.policy.observes(sys) {
-            self.policy.observe(&req, ret);
+            self.policy.observe(&self.request(sys, call), ret, &paths);
         }
-        let d = Decision::unpack(ruling.note);
-        if self.audit.wants(&d) {
-            let paths = self.policy.path_accesses(&req);
-            self.audit.syscall(&self.policy, call, &d, ret, dur_ns, &paths);
+        let decision = Decision::unpack(ruling.note);
+        if self.audit.wants(&decision) {
+            self.audit.syscall(&self.policy, &Event { call, decision, ret, dur_ns, paths: &paths, layer });
         }
     }
 }

@@ -227,3 +227,35 @@ fn inspect_reports_interface_syscalls_and_a_policy() {
     std::fs::write(&p, json).unwrap();
     assert_eq!(capture(waligate().args(["policy", "check"]).arg(&p)).status, 0);
 }
+
+#[test]
+fn wasi_calls_are_attributed_in_the_trail() {
+    let dir = scratch();
+    let m = dir.path().join("wasi.wat");
+    std::fs::write(
+        &m,
+        r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $e (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 8) "\10\00\00\00\03\00\00\00")
+  (data (i32.const 16) "hi\n")
+  (func (export "_start")
+    (drop (call $w (i32.const 1) (i32.const 8) (i32.const 1) (i32.const 32)))
+    (call $e (i32.const 5))))"#,
+    )
+    .unwrap();
+    let log = dir.path().join("audit.jsonl");
+    let r = capture(waligate().arg("run").arg("--audit").arg(&log).args(["--audit-level", "all"]).arg(&m));
+    assert_eq!((r.status, r.stdout.as_str(), r.stderr.as_str()), (5, "hi\n", ""));
+    let ev = events(&log);
+    let calls: Vec<(&str, &str, &str)> = ev
+        .iter()
+        .filter(|e| e["event"] == "syscall")
+        .map(|e| (e["layer"].as_str().unwrap(), e["wasi"].as_str().unwrap_or("-"), e["syscall"].as_str().unwrap()))
+        .collect();
+    // The shim's own setup comes first, attributed to its init export.
+    let app_calls: Vec<_> = calls.iter().skip_while(|(_, w, _)| *w == "__waligate_init").cloned().collect();
+    assert_eq!(app_calls, [("wasi", "fd_write", "writev"), ("wasi", "proc_exit", "exit_group")]);
+    assert!(calls.iter().all(|(layer, _, _)| *layer == "wasi"));
+}

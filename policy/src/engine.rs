@@ -147,13 +147,24 @@ impl Policy {
     }
 
     pub fn decide(&self, req: &Request<'_>) -> Decision {
+        self.decide_resolved(req, &self.resolve(req))
+    }
+
+    /// Decides with the paths of `req` already resolved (see [`Policy::resolve`]),
+    /// so a caller that also records or observes them resolves them once.
+    pub fn decide_resolved(&self, req: &Request<'_>, paths: &[PathAccess]) -> Decision {
         let (effect, by, mode) = self.by_rules(req);
         if matches!(effect, Effect::Allow | Effect::Log)
-            && let Some(by) = self.confinement(req)
+            && let Some(by) = self.confinement(req, paths)
         {
             return Decision { effect: Effect::Deny(EACCES), by, mode: self.mode };
         }
         Decision { effect, by, mode }
+    }
+
+    /// Whether deciding needs the paths a call names resolved.
+    pub fn confines_paths(&self) -> bool {
+        self.fs.is_some()
     }
 
     fn by_rules(&self, req: &Request<'_>) -> (Effect, By, Mode) {
@@ -176,7 +187,7 @@ impl Policy {
     }
 
     /// The fs or net grant check an allowed call fails, if any.
-    fn confinement(&self, req: &Request<'_>) -> Option<By> {
+    fn confinement(&self, req: &Request<'_>, paths: &[PathAccess]) -> Option<By> {
         let name = syscalls::names().get(req.sys)?;
         if self.fs.is_some()
             && let Some((arg, need)) = fds::fd_use(name, |i| req.copied[i].is_some())
@@ -184,15 +195,10 @@ impl Policy {
         {
             return Some(By::Fd { arg: arg as u8, need });
         }
-        if let Some(grants) = &self.fs {
-            for mut u in access::path_uses(name, &req.args) {
-                if req.wasm_target {
-                    u.perms = access::READ;
-                }
-                if let Some(by) = check_path(grants, req, &u) {
-                    return Some(by);
-                }
-            }
+        if let Some(grants) = &self.fs
+            && let Some(p) = paths.iter().find(|p| !covered(grants, p))
+        {
+            return Some(By::Fs { arg: p.arg as u8, need: p.need });
         }
         let (addr_arg, bind) = crate::net::address_arg(name)?;
         let addr = SockAddr::decode(req.copied[addr_arg]?)?;
@@ -219,13 +225,31 @@ impl Policy {
     }
 }
 
+/// A path a call names, resolved as the kernel will see it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PathAccess {
+    /// The argument holding it.
+    pub arg: usize,
+    /// The access the call needs there.
+    pub need: u8,
+    /// Where it lands; `Err(as written)` when it cannot be resolved.
+    pub path: Result<PathBuf, PathBuf>,
+}
+
+impl PathAccess {
+    /// The resolved path, or the path as written.
+    pub fn shown(&self) -> &PathBuf {
+        self.path.as_ref().unwrap_or_else(|p| p)
+    }
+}
+
+fn covered(grants: &[Grant], p: &PathAccess) -> bool {
+    p.path.as_ref().is_ok_and(|path| grants.iter().any(|g| g.perms & p.need == p.need && path.starts_with(&g.root)))
+}
+
 fn check_path(grants: &[Grant], req: &Request<'_>, u: &PathUse) -> Option<By> {
-    let resolved = resolved(req, u)?;
-    let covered = match &resolved {
-        Ok(p) => grants.iter().any(|g| g.perms & u.perms == u.perms && p.starts_with(&g.root)),
-        Err(_) => false,
-    };
-    (!covered).then_some(By::Fs { arg: u.path as u8, need: u.perms })
+    let p = PathAccess { arg: u.path, need: u.perms, path: resolved(req, u)? };
+    (!covered(grants, &p)).then_some(By::Fs { arg: u.path as u8, need: u.perms })
 }
 
 /// Where path use `u` of `req` lands: `None` when the call names no path
@@ -265,26 +289,25 @@ impl Policy {
         self.fs.is_some() && syscalls::names().get(sys).is_some_and(|n| fds::changes_table(n))
     }
 
-    /// Learns from a successful call's result (descriptor bookkeeping).
-    pub fn observe(&self, req: &Request<'_>, ret: i64) {
+    /// Learns from a successful call's result (descriptor bookkeeping);
+    /// `paths` as from [`Policy::resolve`].
+    pub fn observe(&self, req: &Request<'_>, ret: i64, paths: &[PathAccess]) {
         let (Some(grants), Some(name)) = (&self.fs, syscalls::names().get(req.sys)) else { return };
         if ret < 0 || !fds::changes_table(name) {
             return;
         }
         // The access the grants give where an open landed.
-        let opened = self
-            .path_accesses(req)
-            .first()
-            .map(|(path, _)| grants.iter().filter(|g| path.starts_with(&g.root)).fold(0, |acc, g| acc | g.perms));
+        let opened = paths.first().map(|p| {
+            let path = p.shown();
+            grants.iter().filter(|g| path.starts_with(&g.root)).fold(0, |acc, g| acc | g.perms)
+        });
         self.fds.observe(name, &req.args, ret, opened);
     }
 
     /// For an `fs` denial: the path the call would have reached.
     pub fn denied_path(&self, req: &Request<'_>, by: By) -> Option<PathBuf> {
         let By::Fs { arg, .. } = by else { return None };
-        let name = syscalls::names().get(req.sys)?;
-        let u = access::path_uses(name, &req.args).into_iter().find(|u| u.path == arg as usize)?;
-        Some(resolved(req, &u)?.unwrap_or_else(|p| p))
+        self.resolve(req).into_iter().find(|p| p.arg == arg as usize).map(|p| p.shown().clone())
     }
 }
 
@@ -332,8 +355,9 @@ impl Decision {
 
 impl Policy {
     /// Every path `req` names, resolved as the kernel will see it, with the
-    /// access the call needs there (what an audit records and learn grants).
-    pub fn path_accesses(&self, req: &Request<'_>) -> Vec<(PathBuf, u8)> {
+    /// access the call needs there (what the fs grants judge, an audit
+    /// records and learn grants).
+    pub fn resolve(&self, req: &Request<'_>) -> Vec<PathAccess> {
         let Some(name) = syscalls::names().get(req.sys) else {
             return Vec::new();
         };
@@ -343,7 +367,7 @@ impl Policy {
                 if req.wasm_target {
                     u.perms = access::READ;
                 }
-                Some((resolved(req, &u)?.unwrap_or_else(|p| p), u.perms))
+                Some(PathAccess { arg: u.path, need: u.perms, path: resolved(req, &u)? })
             })
             .collect()
     }

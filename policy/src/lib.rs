@@ -14,5 +14,5 @@ pub mod profiles;
 pub mod spans;
 pub mod syscalls;
 
-pub use engine::{By, Decision, Effect, Policy, Request};
+pub use engine::{By, Decision, Effect, PathAccess, Policy, Request};
 pub use load::{Context, Loaded, Problem, load, load_str};

@@ -425,7 +425,8 @@ mod tests {
     #[test]
     fn argument_names_come_from_the_spec() {
         assert_eq!(arg_names("openat"), ["dirfd", "pathname", "flags", "mode"]);
-        assert_eq!(arg_names("getpid"), Vec::<&str>::new());
+        assert!(arg_names("getpid").is_empty());
+        assert!(arg_names("no_such_call").is_empty());
     }
 
     #[test]

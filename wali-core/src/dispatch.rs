@@ -3,7 +3,7 @@
 
 use crate::decode::decode;
 use crate::errno::{Errno, from_libc};
-use crate::gate::Verdict;
+use crate::gate::{Layer, Verdict};
 use crate::guest::{Guest, Stop};
 use crate::table::{Imp, Syscall};
 use std::time::Instant;
@@ -58,7 +58,12 @@ pub fn dispatch(
         if let Some(t) = start {
             // A call that ends the guest is recorded too, before it unwinds.
             let ret = *outcome.as_ref().unwrap_or(&0);
-            gate.record(&call, ruling, ret, t.elapsed().as_nanos() as u64);
+            let dur = t.elapsed().as_nanos() as u64;
+            let layer = match caller.data().app_memory {
+                Some(_) => Layer::Wasi(crate::wasi::current_call(caller)),
+                None => Layer::Wali,
+            };
+            gate.record(&call, ruling, ret, dur, layer);
         }
         outcome
     })();

@@ -15,6 +15,15 @@ pub enum Verdict {
     Kill,
 }
 
+/// Who made a syscall.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layer {
+    /// A WALI program.
+    Wali,
+    /// The WASI shim, while carrying out this WASI function (if known).
+    Wasi(Option<&'static str>),
+}
+
 /// A gate's answer to one call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Ruling {
@@ -36,8 +45,9 @@ pub trait Gate: Send + Sync {
     fn decide(&self, call: &Call<'_>) -> Ruling;
 
     /// Sees the outcome of a call whose ruling asked for it: the raw
-    /// result (0 for a call that ended the guest) and how long it took.
-    fn record(&self, _call: &Call<'_>, _ruling: Ruling, _ret: i64, _dur_ns: u64) {}
+    /// result (0 for a call that ended the guest), how long it took, and
+    /// which layer made it.
+    fn record(&self, _call: &Call<'_>, _ruling: Ruling, _ret: i64, _dur_ns: u64, _layer: Layer) {}
 }
 
 /// Allows everything; the host with no policy.

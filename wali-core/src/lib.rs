@@ -19,5 +19,5 @@ pub mod run;
 pub mod table;
 pub mod wasi;
 
-pub use gate::{AllowAll, Gate, Ruling, Verdict};
+pub use gate::{AllowAll, Gate, Layer, Ruling, Verdict};
 pub use run::{EXIT_KILLED, EXIT_TRAP, Outcome, RunOptions, run};

@@ -23,6 +23,69 @@ pub const CONFIG_MODULE: &str = "waligate";
 /// The shim's imports for moving bytes between the two memories.
 pub const BRIDGE_MODULE: &str = "waligate_bridge";
 
+/// Every `wasi_snapshot_preview1` function.
+pub const FUNCTIONS: &[&str] = &[
+    "args_get",
+    "args_sizes_get",
+    "environ_get",
+    "environ_sizes_get",
+    "clock_res_get",
+    "clock_time_get",
+    "fd_advise",
+    "fd_allocate",
+    "fd_close",
+    "fd_datasync",
+    "fd_fdstat_get",
+    "fd_fdstat_set_flags",
+    "fd_fdstat_set_rights",
+    "fd_filestat_get",
+    "fd_filestat_set_size",
+    "fd_filestat_set_times",
+    "fd_pread",
+    "fd_prestat_get",
+    "fd_prestat_dir_name",
+    "fd_pwrite",
+    "fd_read",
+    "fd_readdir",
+    "fd_renumber",
+    "fd_seek",
+    "fd_sync",
+    "fd_tell",
+    "fd_write",
+    "path_create_directory",
+    "path_filestat_get",
+    "path_filestat_set_times",
+    "path_link",
+    "path_open",
+    "path_readlink",
+    "path_remove_directory",
+    "path_rename",
+    "path_symlink",
+    "path_unlink_file",
+    "poll_oneoff",
+    "proc_exit",
+    "proc_raise",
+    "sched_yield",
+    "random_get",
+    "sock_accept",
+    "sock_recv",
+    "sock_send",
+    "sock_shutdown",
+];
+
+/// The shim's setup export, run before the application starts.
+pub const INIT: &str = "__waligate_init";
+
+/// The WASI function the shim is carrying out (or [`INIT`]), from the Wasm
+/// stack; only computed for calls that are audited.
+pub fn current_call(caller: &Caller<'_, Guest>) -> Option<&'static str> {
+    let trace = wasmtime::WasmBacktrace::force_capture(caller);
+    trace.frames().iter().find_map(|f| {
+        let name = f.func_name()?;
+        FUNCTIONS.iter().chain([&INIT]).find(|&&w| w == name).copied()
+    })
+}
+
 /// What a module expects to run on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Interface {
@@ -133,7 +196,7 @@ pub fn link_shim(
         .instantiate(&mut *store, shim)
         .map_err(anyhow::Error::from)
         .context("cannot instantiate the WASI shim")?;
-    let init = shim.get_typed_func::<(), i32>(&mut *store, "__waligate_init")?;
+    let init = shim.get_typed_func::<(), i32>(&mut *store, INIT)?;
     match init.call(&mut *store, ())? {
         0 => {}
         errno => bail!("the WASI shim could not open its preopened directories (WASI errno {errno})"),

@@ -1,0 +1,183 @@
+//! Per-syscall cost, side by side: the same loop natively in this process and
+//! in the `bench` guest under waligate with no gate, an allow-all policy, the
+//! default profile, and the default profile with every call audited.
+//!
+//! `cargo run --release -p bench [SCALE]`: each cell first runs a short
+//! calibration loop (discarded), then picks the iteration count that makes
+//! its timed loop take about SCALE x 100 ms, and reports the best of 3 such
+//! runs. The guest times only its loop, so process start and module loading
+//! are not counted.
+
+use std::ffi::CString;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+const OPS: &[&str] =
+    &["getpid", "clock_gettime", "read1", "write1", "read64k", "write64k", "openat-close", "mmap-munmap"];
+const COLUMNS: [&str; 5] = ["native", "none", "allow-all", "default", "audit-all"];
+const CALIBRATION_ITERS: u64 = 2000;
+const TARGET_MS: f64 = 100.0;
+const RUNS: usize = 3;
+const BIG: usize = 64 * 1024;
+
+struct Env {
+    root: PathBuf,
+    waligate: PathBuf,
+    guest: PathBuf,
+    scratch: PathBuf,
+    /// The file `openat-close` opens: this crate's Cargo.toml.
+    file: PathBuf,
+}
+
+fn main() {
+    let scale: f64 = std::env::args().nth(1).map_or(1.0, |s| s.parse().expect("SCALE must be a number"));
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
+    cargo(&root, &["build", "--release", "--quiet", "-p", "waligate"]);
+    // Inside guests/ so its .cargo/config.toml selects the wasm target.
+    cargo(&root.join("guests"), &["build", "--release", "--quiet"]);
+    let scratch = std::env::temp_dir().join(format!("waligate-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&scratch).unwrap();
+    let env = Env {
+        waligate: root.join("target/release/waligate"),
+        guest: root.join("guests/target/wasm32-unknown-unknown/release/bench.wasm"),
+        file: root.join("bench/Cargo.toml"),
+        scratch,
+        root,
+    };
+
+    println!("{}", machine(&env));
+    println!(
+        "ns per call, best of {RUNS} runs of ~{:.0} ms each (iteration counts calibrated per cell)",
+        TARGET_MS * scale
+    );
+    println!("native clock_gettime is libc's (vDSO, no syscall); the guest's is a real syscall through the host");
+    let header = ["op"].iter().chain(&COLUMNS).chain(&["none/nat", "dflt/none", "audit/none"]);
+    let widths = [14, 9, 9, 10, 9, 10, 9, 10, 11];
+    let row = |cells: Vec<String>| {
+        cells.iter().zip(widths).map(|(c, w)| format!("{c:>w$}")).collect::<Vec<_>>().join(" ").trim_end().to_owned()
+    };
+    println!("{}", row(header.map(|s| s.to_string()).collect()));
+    let measure = |col: usize, op: &str, n: u64| match col {
+        0 => native(op, n, &env.file),
+        _ => guest(&env, COLUMNS[col], op, n),
+    };
+    for &op in OPS {
+        let iters: Vec<u64> = (0..COLUMNS.len())
+            .map(|col| ((TARGET_MS * scale * 1e6 / measure(col, op, CALIBRATION_ITERS)) as u64).max(10))
+            .collect();
+        let mut best = [f64::INFINITY; COLUMNS.len()];
+        // Runs interleave across columns so slow drift in the machine hits all alike.
+        for _ in 0..RUNS {
+            for (col, b) in best.iter_mut().enumerate() {
+                *b = b.min(measure(col, op, iters[col]));
+            }
+        }
+        let mut cells = vec![op.to_owned()];
+        cells.extend(best.iter().map(|ns| format!("{ns:.1}")));
+        cells.extend([(1, 0), (3, 1), (4, 1)].map(|(a, b)| format!("{:.1}x", best[a] / best[b])));
+        println!("{}", row(cells));
+    }
+    let _ = std::fs::remove_dir_all(&env.scratch);
+}
+
+fn cargo(dir: &Path, args: &[&str]) {
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args(args)
+        .current_dir(dir)
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("RUSTFLAGS")
+        .status()
+        .expect("run cargo");
+    assert!(status.success(), "cargo {args:?} failed in {}", dir.display());
+}
+
+/// `cpu: MODEL, N cores; waligate X (commit Y)`.
+fn machine(env: &Env) -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map_or("?", |l| l.trim_start_matches([' ', '\t', ':']));
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let output = |cmd: &mut Command| cmd.output().map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned());
+    let version = output(Command::new(&env.waligate).arg("--version")).unwrap_or_default();
+    let git = |args: &[&str]| output(Command::new("git").args(args).current_dir(&env.root)).unwrap_or_default();
+    let dirty = if git(&["status", "--porcelain"]).is_empty() { "" } else { "-dirty" };
+    format!("cpu: {model}, {cores} cores; {version} (commit {}{dirty})", git(&["rev-parse", "--short", "HEAD"]))
+}
+
+/// One guest run under `column`'s configuration; returns the guest's ns per call.
+fn guest(env: &Env, column: &str, op: &str, n: u64) -> f64 {
+    let audit = env.scratch.join("audit.jsonl");
+    let mut cmd = Command::new(&env.waligate);
+    cmd.arg("run").current_dir(&env.scratch).env("WALIGATE_CACHE_DIR", env.root.join("target/bench-module-cache"));
+    match column {
+        "none" => cmd.args(["--policy", "none"]),
+        // unrestricted allows everything; without --audit nothing is recorded.
+        "allow-all" => cmd.args(["--policy", "unrestricted"]),
+        "default" => cmd.args(["--policy", "default", "--dir"]).arg(env.root.join("bench")),
+        _ => cmd
+            .args(["--policy", "default", "--dir"])
+            .arg(env.root.join("bench"))
+            .arg("--audit")
+            .arg(&audit)
+            .args(["--audit-level", "all"]),
+    };
+    let out = cmd.arg(&env.guest).args([op, &n.to_string()]).arg(&env.file).output().expect("run waligate");
+    let _ = std::fs::remove_file(&audit);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    match stdout.trim().parse() {
+        Ok(ns) if out.status.success() => ns,
+        _ => panic!("{column} {op}: {}\n{stdout}{}", out.status, String::from_utf8_lossy(&out.stderr)),
+    }
+}
+
+/// The guest's loop run natively with raw syscalls (clock_gettime via libc's vDSO).
+fn native(op: &str, n: u64, file: &Path) -> f64 {
+    let open = |path: &str, flags| unsafe { libc::open(CString::new(path).unwrap().as_ptr(), flags | libc::O_CLOEXEC) };
+    let (zero, null) = (open("/dev/zero", libc::O_RDONLY), open("/dev/null", libc::O_WRONLY));
+    assert!(zero >= 0 && null >= 0, "open /dev/zero, /dev/null");
+    let mut buf = vec![0u8; BIG];
+    let p = buf.as_mut_ptr();
+    let path = CString::new(file.as_os_str().as_encoded_bytes()).unwrap();
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    let ns = unsafe {
+        match op {
+            "getpid" => time(n, || libc::syscall(libc::SYS_getpid)),
+            "clock_gettime" => time(n, || libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) as i64),
+            "read1" => time(n, || libc::syscall(libc::SYS_read, zero, p, 1)),
+            "read64k" => time(n, || libc::syscall(libc::SYS_read, zero, p, BIG)),
+            "write1" => time(n, || libc::syscall(libc::SYS_write, null, p, 1)),
+            "write64k" => time(n, || libc::syscall(libc::SYS_write, null, p, BIG)),
+            "openat-close" => time(n, || {
+                let fd =
+                    libc::syscall(libc::SYS_openat, libc::AT_FDCWD, path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);
+                if fd < 0 { fd } else { libc::syscall(libc::SYS_close, fd) }
+            }),
+            "mmap-munmap" => time(n, || {
+                let prot = libc::PROT_READ | libc::PROT_WRITE;
+                let flags = libc::MAP_PRIVATE | libc::MAP_ANONYMOUS;
+                let addr = libc::syscall(libc::SYS_mmap, 0, BIG, prot, flags, -1, 0);
+                if addr < 0 { addr } else { libc::syscall(libc::SYS_munmap, addr, BIG) }
+            }),
+            _ => unreachable!("unknown op {op}"),
+        }
+    };
+    unsafe { libc::close(zero) };
+    unsafe { libc::close(null) };
+    ns
+}
+
+/// Like the guest: n/10 warm-up calls, then n timed; every call must succeed.
+fn time(n: u64, mut op: impl FnMut() -> i64) -> f64 {
+    for _ in 0..n / 10 {
+        assert!(op() >= 0, "native warm-up call failed: {}", std::io::Error::last_os_error());
+    }
+    let start = Instant::now();
+    for _ in 0..n {
+        assert!(op() >= 0, "native call failed: {}", std::io::Error::last_os_error());
+    }
+    start.elapsed().as_nanos() as f64 / n as f64
+}
