@@ -66,3 +66,24 @@ pub fn run(name: &str, args: &[&str]) -> Run {
 pub fn scratch() -> tempfile::TempDir {
     tempfile::Builder::new().prefix("waligate-test-").tempdir().expect("temp dir")
 }
+
+/// Builds the WASI guests (guests/wasi, std Rust for wasm32-wasip1) once
+/// per test binary and returns the directory holding the `.wasm` files.
+pub fn wasi_guest_dir() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "--release", "--quiet"])
+            .current_dir(root().join("guests/wasi"))
+            .env_remove("CARGO_TARGET_DIR")
+            .env_remove("RUSTFLAGS")
+            .status()
+            .expect("run cargo to build the WASI guests");
+        assert!(status.success(), "building the WASI guests failed (is the wasm32-wasip1 target installed?)");
+        root().join("guests/wasi/target/wasm32-wasip1/release")
+    })
+}
+
+pub fn wasi_guest(name: &str) -> PathBuf {
+    wasi_guest_dir().join(format!("{name}.wasm"))
+}

@@ -80,20 +80,35 @@ pub fn slice(off: u32, len: u32) -> &'static [u8] {
     &bytes()[off as usize..(off + len) as usize]
 }
 
+#[link(wasm_import_module = "wali")]
+unsafe extern "C" {
+    fn SYS_ioctl(fd: i32, request: i32, arg: *mut u8) -> i64;
+}
+
+/// TCGETS succeeds only on a terminal.
+fn isatty(fd: i32) -> bool {
+    let mut termios = [0u8; 64];
+    unsafe { SYS_ioctl(fd, 0x5401, termios.as_mut_ptr()) == 0 }
+}
+
 const O_RDONLY_DIRECTORY_CLOEXEC: i32 = 0o200000 | 0o2000000;
 
 pub fn init() -> WasiResult {
     let loaded = load()?;
     // SAFETY: before the application runs, nothing else reads CONFIG.
     unsafe { *CONFIG.0.get() = loaded };
+    // Standard streams as wasmtime-wasi presents them: stdin may only be
+    // read and stdout/stderr only written, and a stream is a character
+    // device exactly when it is a terminal.
     for fd in 0..3 {
+        let right = if fd == 0 { rights::FD_READ } else { rights::FD_WRITE };
         fds::set(
             fd,
             Entry {
                 host: fd as i32,
-                filetype: filetype::CHARACTER_DEVICE,
-                rights_base: rights::FILE & !rights::FD_SEEK & !rights::FD_TELL,
-                rights_inheriting: 0,
+                filetype: if isatty(fd as i32) { filetype::CHARACTER_DEVICE } else { filetype::UNKNOWN },
+                rights_base: right,
+                rights_inheriting: right,
                 preopen: None,
             },
         );

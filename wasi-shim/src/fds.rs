@@ -1,7 +1,12 @@
 //! The application's descriptor table: WASI fd -> host (WALI) fd, with the
 //! rights WASI attaches to it and, for preopens, the guest-visible name.
+//!
+//! Numbering follows wasmtime-wasi: a new descriptor takes the highest
+//! number freed so far, else one past the highest in use.
 
-use crate::errno::{EBADF, EMFILE, ENOTCAPABLE, WasiResult};
+use crate::abi::filetype;
+use crate::errno::{EBADF, EMFILE, ESPIPE, WasiResult};
+use crate::sys;
 use core::cell::UnsafeCell;
 
 pub const MAX_FDS: usize = 1024;
@@ -16,46 +21,128 @@ pub struct Entry {
     pub preopen: Option<(u32, u32)>,
 }
 
-struct Table(UnsafeCell<[Option<Entry>; MAX_FDS]>);
+/// What a descriptor is, as wasmtime-wasi's preview1 adapter tells them
+/// apart (operations are allowed or EBADF by kind, not by rights).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Stdin,
+    Stdout,
+    Stderr,
+    Dir,
+    File,
+}
+
+impl Entry {
+    /// Host fds 0-2 are only ever the standard streams: the shim never
+    /// closes them, so nothing else can be given those numbers.
+    pub fn kind(&self) -> Kind {
+        match self.host {
+            0 => Kind::Stdin,
+            1 => Kind::Stdout,
+            2 => Kind::Stderr,
+            _ if self.filetype == filetype::DIRECTORY => Kind::Dir,
+            _ => Kind::File,
+        }
+    }
+
+    pub fn is_stdio(&self) -> bool {
+        matches!(self.kind(), Kind::Stdin | Kind::Stdout | Kind::Stderr)
+    }
+}
+
+struct Table {
+    slots: UnsafeCell<[Option<Entry>; MAX_FDS]>,
+    freed: UnsafeCell<[bool; MAX_FDS]>,
+}
 
 // SAFETY: the shim runs on one thread.
 unsafe impl Sync for Table {}
 
-static TABLE: Table = Table(UnsafeCell::new([None; MAX_FDS]));
+static TABLE: Table = Table { slots: UnsafeCell::new([None; MAX_FDS]), freed: UnsafeCell::new([false; MAX_FDS]) };
 
 fn table() -> &'static mut [Option<Entry>; MAX_FDS] {
     // SAFETY: single-threaded, and no reference outlives one WASI call.
-    unsafe { &mut *TABLE.0.get() }
+    unsafe { &mut *TABLE.slots.get() }
+}
+
+fn freed() -> &'static mut [bool; MAX_FDS] {
+    // SAFETY: as `table`.
+    unsafe { &mut *TABLE.freed.get() }
 }
 
 pub fn get(fd: u32) -> WasiResult<Entry> {
     table().get(fd as usize).copied().flatten().ok_or(EBADF)
 }
 
-/// The entry for `fd` if it holds all of `rights`.
-pub fn with_rights(fd: u32, rights: u64) -> WasiResult<Entry> {
+/// A regular (non-directory) file: EBADF for anything else.
+pub fn file(fd: u32) -> WasiResult<Entry> {
     let e = get(fd)?;
-    if e.rights_base & rights != rights {
-        return Err(ENOTCAPABLE);
+    if e.kind() == Kind::File { Ok(e) } else { Err(EBADF) }
+}
+
+/// A directory: EBADF for anything else.
+pub fn dir(fd: u32) -> WasiResult<Entry> {
+    let e = get(fd)?;
+    if e.kind() == Kind::Dir { Ok(e) } else { Err(EBADF) }
+}
+
+/// A file with a position: the standard streams are ESPIPE, directories
+/// EBADF.
+pub fn seekable(fd: u32) -> WasiResult<Entry> {
+    let e = get(fd)?;
+    match e.kind() {
+        Kind::File => Ok(e),
+        Kind::Dir => Err(EBADF),
+        _ => Err(ESPIPE),
     }
-    Ok(e)
 }
 
 pub fn set(fd: u32, e: Entry) {
     if let Some(slot) = table().get_mut(fd as usize) {
         *slot = Some(e);
+        freed()[fd as usize] = false;
     }
 }
 
-/// Puts `e` at the lowest free descriptor.
+/// Puts `e` at the next descriptor number (see the module comment).
 pub fn insert(e: Entry) -> WasiResult<u32> {
-    let slot = table().iter().position(Option::is_none).ok_or(EMFILE)?;
-    table()[slot] = Some(e);
+    let slot = match freed().iter().rposition(|&f| f) {
+        Some(i) => i,
+        None => table().iter().rposition(Option::is_some).map_or(0, |i| i + 1),
+    };
+    if slot >= MAX_FDS {
+        return Err(EMFILE);
+    }
+    set(slot as u32, e);
     Ok(slot as u32)
 }
 
 pub fn remove(fd: u32) -> WasiResult<Entry> {
-    table().get_mut(fd as usize).and_then(Option::take).ok_or(EBADF)
+    let e = table().get_mut(fd as usize).and_then(Option::take).ok_or(EBADF)?;
+    freed()[fd as usize] = true;
+    Ok(e)
+}
+
+/// Closes the host side of a removed entry. The standard streams stay
+/// open on the host (see `Entry::kind`).
+pub fn close_host(e: &Entry) -> WasiResult {
+    if e.is_stdio() {
+        return Ok(());
+    }
+    crate::errno::check(unsafe { sys::SYS_close(e.host) }).map(drop)
+}
+
+/// Moves `from` onto `to`, closing what `to` held; both must be open.
+pub fn renumber(from: u32, to: u32) -> WasiResult {
+    get(from)?;
+    get(to)?;
+    if from == to {
+        return Ok(());
+    }
+    let old = remove(to)?;
+    let e = remove(from)?;
+    set(to, e);
+    close_host(&old)
 }
 
 pub fn update(fd: u32, f: impl FnOnce(&mut Entry)) -> WasiResult {

@@ -1,10 +1,12 @@
 //! Resolving application paths beneath a directory descriptor. The kernel
 //! does the confinement: `openat2` with `RESOLVE_BENEATH` refuses `..`,
 //! absolute paths and symlinks that leave the directory, and
-//! `RESOLVE_NO_MAGICLINKS` refuses /proc magic links.
+//! `RESOLVE_NO_MAGICLINKS` refuses /proc magic links. Operations on a last
+//! component (mkdir, unlink, rename...) first open its parent this way and
+//! then act on one plain name, as wasmtime-wasi (cap-std) does.
 
 use crate::app;
-use crate::errno::{EINVAL, ENAMETOOLONG, ENOTCAPABLE, WasiResult, check, from_linux};
+use crate::errno::{EILSEQ, EINVAL, ENAMETOOLONG, ENOENT, EPERM, WasiResult, check};
 use crate::sys;
 
 pub const PATH_MAX: usize = 4096;
@@ -15,6 +17,7 @@ pub const O_DIRECTORY: i32 = 0o200000;
 pub const O_NOFOLLOW: i32 = 0o400000;
 pub const O_CLOEXEC: i32 = 0o2000000;
 const EXDEV: i64 = 18;
+const EAGAIN: i64 = 11;
 
 /// A NUL-terminated copy of an application path.
 pub struct Path {
@@ -23,7 +26,9 @@ pub struct Path {
 }
 
 impl Path {
-    /// Copies `len` bytes at application address `ptr`.
+    /// Copies `len` bytes at application address `ptr`. WASI paths are
+    /// strings: invalid UTF-8 is EILSEQ; an embedded NUL cannot reach the
+    /// kernel (EINVAL, as rustix reports it).
     pub fn from_app(ptr: u32, len: u32) -> WasiResult<Path> {
         let len = len as usize;
         if len >= PATH_MAX {
@@ -31,6 +36,9 @@ impl Path {
         }
         let mut p = Path { buf: [0; PATH_MAX], len };
         app::read(ptr, &mut p.buf[..len])?;
+        if core::str::from_utf8(&p.buf[..len]).is_err() {
+            return Err(EILSEQ);
+        }
         if p.buf[..len].contains(&0) {
             return Err(EINVAL);
         }
@@ -45,10 +53,40 @@ impl Path {
         self.buf.as_ptr()
     }
 
-    fn from_bytes(b: &[u8]) -> Path {
-        let mut p = Path { buf: [0; PATH_MAX], len: b.len() };
-        p.buf[..b.len()].copy_from_slice(b);
+    pub fn from_bytes(b: &[u8]) -> Path {
+        let len = b.len().min(PATH_MAX - 1);
+        let mut p = Path { buf: [0; PATH_MAX], len };
+        p.buf[..len].copy_from_slice(&b[..len]);
         p
+    }
+
+    pub fn has_trailing_slash(&self) -> bool {
+        self.bytes().ends_with(b"/")
+    }
+
+    /// Without trailing slashes, unless that leaves `/` itself (cap-std's
+    /// `strip_dir_suffix`: `foo/` must not become `foo/.`).
+    pub fn strip_dir_suffix(&self) -> Path {
+        let mut b = self.bytes();
+        while b.len() > 1 && b.ends_with(b"/") {
+            b = &b[..b.len() - 1];
+        }
+        Path::from_bytes(b)
+    }
+
+    /// The single normal component this path consists of, if it is one
+    /// (Rust's `Path::components`: empty and interior `.` components are
+    /// dropped, a leading `.` is kept).
+    pub fn single_normal(&self) -> Option<&[u8]> {
+        let b = self.bytes();
+        if b.starts_with(b"/") || b == b"." || b.starts_with(b"./") {
+            return None;
+        }
+        let mut parts = b.split(|&c| c == b'/').filter(|p| !p.is_empty() && *p != b".");
+        match (parts.next(), parts.next()) {
+            (Some(p), None) if p != b".." => Some(p),
+            _ => None,
+        }
     }
 }
 
@@ -61,43 +99,63 @@ impl Drop for Owned {
     }
 }
 
-/// `openat2(dir, path, flags, mode)` confined beneath `dir`.
+/// `openat2(dir, path, flags, mode)` confined beneath `dir`. A path that
+/// tries to leave is EPERM, as cap-std reports its "escape attempt".
 pub fn open_beneath(dir: i32, path: &Path, flags: i32, mode: u32) -> WasiResult<i32> {
+    // openat2 refuses a mode without O_CREAT.
+    let mode = if flags & 0o100 != 0 { mode } else { 0 };
     let mut how = [0u8; 24];
     how[0..8].copy_from_slice(&((flags | O_CLOEXEC) as u32 as u64).to_le_bytes());
     how[8..16].copy_from_slice(&(mode as u64).to_le_bytes());
     how[16..24].copy_from_slice(&(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS).to_le_bytes());
-    let r = unsafe { sys::SYS_openat2(dir, path.c(), how.as_ptr(), 24) };
+    let mut r = 0;
+    // The kernel asks for a retry when a rename raced the lookup.
+    for _ in 0..4 {
+        r = unsafe { sys::SYS_openat2(dir, path.c(), how.as_ptr(), 24) };
+        if r != -EAGAIN {
+            break;
+        }
+    }
     if r == -EXDEV {
-        // The path tried to leave the directory it is relative to.
-        return Err(ENOTCAPABLE);
+        return Err(EPERM);
     }
     check(r).map(|fd| fd as i32)
 }
 
+/// The directory a last component lives in: `dir` itself or one opened
+/// beneath it (closed on drop).
+pub struct Parent {
+    pub fd: i32,
+    _owned: Option<Owned>,
+}
+
 /// Splits `path` into its parent directory, opened beneath `dir`, and its
-/// last component. A last component of `.` or `..` resolves the whole path
-/// instead, so `..` can never step above `dir`.
-pub fn parent(dir: i32, path: &Path) -> WasiResult<(Owned, Path)> {
-    let bytes = path.bytes();
-    if bytes.is_empty() {
-        return Err(from_linux(2));
+/// last component, exactly as cap-std's `open_parent`: a path ending in
+/// `/`, `/.` or `..` names the directory itself (last component `.`), so
+/// `..` can never step above `dir`.
+pub fn parent(dir: i32, path: &Path) -> WasiResult<(Parent, Path)> {
+    let b = path.bytes();
+    if b.is_empty() {
+        return Err(ENOENT);
     }
-    let trimmed = match bytes.iter().rposition(|&b| b != b'/') {
-        Some(end) => &bytes[..=end],
-        None => return Err(ENOTCAPABLE),
+    let whole = b.ends_with(b"/") || b.ends_with(b"/.") || b == b".." || b.ends_with(b"/..");
+    let (head, last): (&[u8], &[u8]) = if whole {
+        (b, b".")
+    } else {
+        match b.iter().rposition(|&c| c == b'/') {
+            Some(i) => {
+                let head = &b[..i];
+                // `/x` has the root as its parent, which is outside.
+                (if head.iter().all(|&c| c == b'/') { &b"/"[..] } else { head }, &b[i + 1..])
+            }
+            None => (&b""[..], b),
+        }
     };
-    let (head, last) = match trimmed.iter().rposition(|&b| b == b'/') {
-        Some(i) => (&bytes[..i.max(1)], &trimmed[i + 1..]),
-        None => (&b"."[..], trimmed),
+    let parent = if head.is_empty() || head == b"." {
+        Parent { fd: dir, _owned: None }
+    } else {
+        let fd = open_beneath(dir, &Path::from_bytes(head), O_PATH | O_DIRECTORY, 0)?;
+        Parent { fd, _owned: Some(Owned(fd)) }
     };
-    let (head, last): (&[u8], &[u8]) = if last == b"." || last == b".." { (trimmed, b".") } else { (head, last) };
-    let parent = open_beneath(dir, &Path::from_bytes(head), O_PATH | O_DIRECTORY, 0)?;
-    // A trailing slash keeps its meaning: the entry must be a directory.
-    let mut name = Path::from_bytes(last);
-    if trimmed.len() < bytes.len() && name.len + 1 < PATH_MAX {
-        name.buf[name.len] = b'/';
-        name.len += 1;
-    }
-    Ok((Owned(parent), name))
+    Ok((parent, Path::from_bytes(last)))
 }

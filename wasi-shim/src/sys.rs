@@ -7,6 +7,7 @@ unsafe extern "C" {
     pub fn SYS_openat(dirfd: i32, path: *const u8, flags: i32, mode: u32) -> i64;
     pub fn SYS_close(fd: i32) -> i64;
     pub fn SYS_fstat(fd: i32, st: *mut u8) -> i64;
+    pub fn SYS_statx(dirfd: i32, path: *const u8, flags: i32, mask: u32, buf: *mut u8) -> i64;
     pub fn SYS_newfstatat(dirfd: i32, path: *const u8, st: *mut u8, flags: i32) -> i64;
     pub fn SYS_lseek(fd: i32, off: i64, whence: i32) -> i64;
     pub fn SYS_fcntl(fd: i32, cmd: i32, arg: i64) -> i64;
