@@ -68,6 +68,13 @@ fn engine() -> &'static Engine {
     ENGINE.get_or_init(Engine::default)
 }
 
+/// Each guest compiled once per test binary (compiling is the slow part).
+fn compiled(wasm: &Path) -> Module {
+    static MODULES: OnceLock<std::sync::Mutex<std::collections::HashMap<PathBuf, Module>>> = OnceLock::new();
+    let mut modules = MODULES.get_or_init(Default::default).lock().unwrap();
+    modules.entry(wasm.to_path_buf()).or_insert_with(|| Module::from_file(engine(), wasm).unwrap()).clone()
+}
+
 /// Runs the guest on wasmtime-wasi preview1, with `dir` preopened as "/".
 fn reference(wasm: &Path, argv: &[String], env: &[(&str, &str)], stdin: &[u8], dir: &Path) -> Outcome {
     let stdout = MemoryOutputPipe::new(1 << 24);
@@ -84,7 +91,7 @@ fn reference(wasm: &Path, argv: &[String], env: &[(&str, &str)], stdin: &[u8], d
     let mut store = Store::new(engine(), ctx);
     let mut linker: Linker<WasiP1Ctx> = Linker::new(engine());
     p1::add_to_linker_sync(&mut linker, |t| t).unwrap();
-    let module = Module::from_file(engine(), wasm).unwrap();
+    let module = compiled(wasm);
     let instance = linker.instantiate(&mut store, &module).unwrap();
     let start = instance.get_typed_func::<(), ()>(&mut store, "_start").unwrap();
     let status = match start.call(&mut store, ()) {
@@ -471,4 +478,57 @@ fn sock_accept_on_a_listening_stdin() {
     assert_eq!(run.stdout, expected);
     assert_eq!((run.status, run.stderr.as_str()), (0, ""));
     assert_eq!(got, b"pong: ping");
+}
+
+/// Names an escape from the preopen would have created next to it or in /etc.
+fn escape_marks(preopen: &Path) -> Vec<PathBuf> {
+    let parent = preopen.parent().unwrap();
+    ["escape_file", "escape_dir"].iter().map(|n| parent.join(n)).chain([PathBuf::from("/etc/escaped")]).collect()
+}
+
+#[test]
+fn files_directories_and_readdir_cookies() {
+    let out = differential("wasi_fs", &[], &[], b"", nothing);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    assert!(out.stdout.starts_with("create+write = ()\nread = \"hello world\\n\"\n"), "{}", out.stdout);
+}
+
+#[test]
+fn links_renames_and_escapes_touch_nothing_outside() {
+    let dir = scratch();
+    let wasm = wasi_guest("wasi_fs_links");
+    let out = differential("wasi_fs_links", &[], &[], b"", nothing);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+    // Every escape attempt reports an error; none landed outside.
+    let escapes: Vec<&str> =
+        out.stdout.lines().filter(|l| l.starts_with("write ../") || l.starts_with("mkdir ../")).collect();
+    assert_eq!(escapes, ["mkdir ../ = EPERM", "write ../ = EPERM"]);
+    let r = capture(waligate().arg("run").arg("--dir").arg(format!("{}::/", dir.path().display())).arg(&wasm));
+    assert_eq!(r.stdout, out.stdout);
+    for mark in escape_marks(dir.path()) {
+        assert!(!mark.exists(), "{} was created", mark.display());
+    }
+}
+
+#[test]
+fn metadata_timestamps_fdstat_and_renumber() {
+    let out = differential("wasi_fs_meta", &[], &[], b"", nothing);
+    assert_eq!(out.status, 0, "{}", out.stderr);
+}
+
+#[test]
+fn invalid_flags_and_enums_trap_like_the_reference() {
+    for which in ["whence", "advice", "fdflags", "oflags", "lookupflags", "rights", "fstflags"] {
+        let out = differential("wasi_fs_meta", &[which], &[], b"", nothing);
+        assert_eq!(out.status, 134, "{which}: {}", out.stderr);
+    }
+}
+
+#[test]
+fn hello_with_a_data_directory() {
+    let out = differential("wasi_hello", &["x"], &[("GREETING", "hi")], b"", |d| {
+        std::fs::create_dir(d.join("data")).unwrap()
+    });
+    assert_eq!(out.status, 0);
+    assert!(out.stdout.ends_with("read back: \"written by wasi\\n\"\nlisting: [\"greeting.txt\"]\n"), "{}", out.stdout);
 }

@@ -36,7 +36,9 @@ const fn cwd(path: usize, perms: u8, follow: bool) -> PathUse {
     PathUse { dirfd: None, path, perms, follow }
 }
 
-fn open_perms(flags: u64) -> (u8, bool) {
+/// The access an open with `flags` needs, and whether it follows a final
+/// symlink.
+pub fn open_perms(flags: u64) -> (u8, bool) {
     let c = |n| constant(n).unwrap_or(0);
     let mut p = match flags & 3 {
         0 => READ,
@@ -73,7 +75,8 @@ pub fn path_uses(name: &str, args: &[u64; 6]) -> Vec<PathUse> {
             let (p, f) = open_perms(args[2]);
             vec![at(0, 1, p, f)]
         }
-        // The open_how flags are in a struct; ask for everything open can do.
+        // The open_how flags are in a struct the engine reads (see
+        // `Policy::resolve`); until then, everything open can do.
         "openat2" => vec![at(0, 1, READ | WRITE | CREATE, true)],
         "creat" => vec![cwd(0, WRITE | CREATE, true)],
         "stat" | "access" | "chdir" | "statfs" | "getxattr" | "listxattr" | "chroot" => {

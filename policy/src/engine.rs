@@ -361,16 +361,42 @@ impl Policy {
         let Some(name) = syscalls::names().get(req.sys) else {
             return Vec::new();
         };
+        let how = (*name == "openat2").then(|| open_how(req)).flatten();
         access::path_uses(name, &req.args)
             .into_iter()
             .filter_map(|mut u| {
+                if let Some((flags, _)) = how {
+                    (u.perms, u.follow) = access::open_perms(flags);
+                }
                 if req.wasm_target {
                     u.perms = access::READ;
                 }
-                Some(PathAccess { arg: u.path, need: u.perms, path: resolved(req, &u)? })
+                let mut path = resolved(req, &u)?;
+                // openat2 confined by the kernel beneath its directory can
+                // reach nothing outside it: the directory is what the grants
+                // judge (a loop or an escape fails in the kernel, with the
+                // kernel's errno).
+                if let Some((_, resolve)) = how
+                    && resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) != 0
+                    && let Some(dir) = paths::base(u.dirfd.map(|i| req.args[i] as i32))
+                    && !path.as_ref().is_ok_and(|p| p.starts_with(&dir))
+                {
+                    path = Ok(dir);
+                }
+                Some(PathAccess { arg: u.path, need: u.perms, path })
             })
             .collect()
     }
+}
+
+const RESOLVE_BENEATH: u64 = 0x08;
+const RESOLVE_IN_ROOT: u64 = 0x10;
+
+/// openat2's `struct open_how` (copied by decode): flags and resolve bits.
+fn open_how(req: &Request<'_>) -> Option<(u64, u64)> {
+    let b = req.copied[2]?;
+    let word = |o: usize| Some(u64::from_le_bytes(b.get(o..o + 8)?.try_into().ok()?));
+    Some((word(0)?, word(16)?))
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ use std::path::{Component, Path, PathBuf};
 const MAX_LINKS: usize = 40;
 
 /// The directory `dirfd` names: the working directory for `AT_FDCWD`.
-fn base(dirfd: Option<i32>) -> Option<PathBuf> {
+pub fn base(dirfd: Option<i32>) -> Option<PathBuf> {
     match dirfd {
         None | Some(-100) => std::env::current_dir().ok(),
         Some(fd) => std::fs::read_link(format!("/proc/self/fd/{fd}")).ok(),

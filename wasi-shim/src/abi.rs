@@ -1,5 +1,6 @@
 //! WASI preview1 constants and struct layouts.
 
+#[allow(dead_code)] // the complete WASI list
 pub mod filetype {
     pub const UNKNOWN: u8 = 0;
     pub const BLOCK_DEVICE: u8 = 1;
@@ -12,6 +13,7 @@ pub mod filetype {
 }
 
 /// Rights bits.
+#[allow(dead_code)] // the complete WASI list
 pub mod rights {
     pub const FD_DATASYNC: u64 = 1 << 0;
     pub const FD_READ: u64 = 1 << 1;
@@ -107,49 +109,18 @@ pub mod fstflags {
     pub const MTIM_NOW: u16 = 1 << 3;
 }
 
-/// Linux `struct stat` (x86_64) fields the shim reads.
+/// Linux `struct stat` (x86_64), for the file type.
 pub struct Stat(pub [u8; 144]);
 
 impl Stat {
     pub fn new() -> Stat {
         Stat([0; 144])
     }
-    fn u64_at(&self, o: usize) -> u64 {
-        u64::from_le_bytes(self.0[o..o + 8].try_into().unwrap_or_default())
-    }
-    pub fn dev(&self) -> u64 {
-        self.u64_at(0)
-    }
-    pub fn ino(&self) -> u64 {
-        self.u64_at(8)
-    }
-    pub fn nlink(&self) -> u64 {
-        self.u64_at(16)
-    }
     pub fn mode(&self) -> u32 {
         u32::from_le_bytes(self.0[24..28].try_into().unwrap_or_default())
     }
     pub fn size(&self) -> u64 {
-        self.u64_at(48)
-    }
-    fn time(&self, o: usize) -> u64 {
-        self.u64_at(o).wrapping_mul(1_000_000_000).wrapping_add(self.u64_at(o + 8))
-    }
-    pub fn filetype(&self) -> u8 {
-        filetype_of_mode(self.mode())
-    }
-    /// The WASI `filestat` (64 bytes).
-    pub fn to_filestat(&self) -> [u8; 64] {
-        let mut b = [0u8; 64];
-        b[0..8].copy_from_slice(&self.dev().to_le_bytes());
-        b[8..16].copy_from_slice(&self.ino().to_le_bytes());
-        b[16] = self.filetype();
-        b[24..32].copy_from_slice(&self.nlink().to_le_bytes());
-        b[32..40].copy_from_slice(&self.size().to_le_bytes());
-        b[40..48].copy_from_slice(&self.time(72).to_le_bytes());
-        b[48..56].copy_from_slice(&self.time(88).to_le_bytes());
-        b[56..64].copy_from_slice(&self.time(104).to_le_bytes());
-        b
+        u64::from_le_bytes(self.0[48..56].try_into().unwrap_or_default())
     }
 }
 
@@ -260,7 +231,11 @@ fn siphash13(msg: &[u8; 16]) -> u64 {
         v[1] = v[1].rotate_left(17) ^ v[2];
         v[2] = v[2].rotate_left(32);
     }
-    let words = [u64::from_le_bytes(msg[..8].try_into().unwrap_or_default()), u64::from_le_bytes(msg[8..].try_into().unwrap_or_default()), 16u64 << 56];
+    let words = [
+        u64::from_le_bytes(msg[..8].try_into().unwrap_or_default()),
+        u64::from_le_bytes(msg[8..].try_into().unwrap_or_default()),
+        16u64 << 56,
+    ];
     for m in words {
         v[3] ^= m;
         round(&mut v);

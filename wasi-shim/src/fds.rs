@@ -15,7 +15,11 @@ pub const MAX_FDS: usize = 1024;
 pub struct Entry {
     pub host: i32,
     pub filetype: u8,
+    /// Rights are reported from the descriptor's kind and access mode
+    /// (see fd_fdstat_get), as wasmtime-wasi does; these are not read.
+    #[allow(dead_code)]
     pub rights_base: u64,
+    #[allow(dead_code)]
     pub rights_inheriting: u64,
     /// For a preopened directory: its name's range in the configuration.
     pub preopen: Option<(u32, u32)>,
@@ -143,10 +147,4 @@ pub fn renumber(from: u32, to: u32) -> WasiResult {
     let e = remove(from)?;
     set(to, e);
     close_host(&old)
-}
-
-pub fn update(fd: u32, f: impl FnOnce(&mut Entry)) -> WasiResult {
-    let e = table().get_mut(fd as usize).and_then(Option::as_mut).ok_or(EBADF)?;
-    f(e);
-    Ok(())
 }

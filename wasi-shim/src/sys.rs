@@ -8,13 +8,11 @@ unsafe extern "C" {
     pub fn SYS_close(fd: i32) -> i64;
     pub fn SYS_fstat(fd: i32, st: *mut u8) -> i64;
     pub fn SYS_statx(dirfd: i32, path: *const u8, flags: i32, mask: u32, buf: *mut u8) -> i64;
-    pub fn SYS_newfstatat(dirfd: i32, path: *const u8, st: *mut u8, flags: i32) -> i64;
     pub fn SYS_lseek(fd: i32, off: i64, whence: i32) -> i64;
     pub fn SYS_fcntl(fd: i32, cmd: i32, arg: i64) -> i64;
     pub fn SYS_fsync(fd: i32) -> i64;
     pub fn SYS_fdatasync(fd: i32) -> i64;
     pub fn SYS_ftruncate(fd: i32, len: i64) -> i64;
-    pub fn SYS_fallocate(fd: i32, mode: i32, off: i64, len: i64) -> i64;
     pub fn SYS_fadvise(fd: i32, off: i64, len: i64, advice: i32) -> i64;
     pub fn SYS_utimensat(dirfd: i32, path: *const u8, times: *const u8, flags: i32) -> i64;
     pub fn SYS_getdents64(fd: i32, buf: *mut u8, len: u32) -> i64;
@@ -28,12 +26,9 @@ unsafe extern "C" {
     pub fn SYS_clock_getres(clock: i32, ts: *mut u8) -> i64;
     pub fn SYS_sched_yield() -> i64;
     pub fn SYS_exit_group(status: i32) -> i64;
-    pub fn SYS_kill(pid: i32, sig: i32) -> i64;
-    pub fn SYS_getpid() -> i64;
     pub fn SYS_ppoll(fds: *mut u8, nfds: i64, ts: *const u8, mask: *const u8, size: u32) -> i64;
     pub fn SYS_accept4(fd: i32, addr: *mut u8, len: *mut u32, flags: i32) -> i64;
     pub fn SYS_shutdown(fd: i32, how: i32) -> i64;
-    pub fn SYS_dup3(old: i32, new: i32, flags: i32) -> i64;
 }
 
 #[link(wasm_import_module = "wali_app")]
@@ -50,10 +45,6 @@ unsafe extern "C" {
     pub fn app_pwritev(fd: i32, iovs: u32, n: i32, off: i64) -> i64;
     #[link_name = "SYS_getrandom"]
     pub fn app_getrandom(buf: u32, len: u32, flags: u32) -> i64;
-    #[link_name = "SYS_recvmsg"]
-    pub fn app_recvmsg(fd: i32, msg: u32, flags: i32) -> i64;
-    #[link_name = "SYS_sendmsg"]
-    pub fn app_sendmsg(fd: i32, msg: u32, flags: i32) -> i64;
 }
 
 #[link(wasm_import_module = "waligate_bridge")]

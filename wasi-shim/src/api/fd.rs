@@ -21,9 +21,20 @@ const AT_EMPTY_PATH: i32 = 0x1000;
 const UTIME_NOW: i64 = (1 << 30) - 1;
 const UTIME_OMIT: i64 = (1 << 30) - 2;
 
+/// Flag bits outside `known` trap, as wasmtime-wasi's flag conversions do.
+pub fn known_bits(v: u64, known: u64) {
+    if v & !known != 0 {
+        core::arch::wasm32::unreachable()
+    }
+}
+
 /// The first non-empty buffer of an iovec array (its address, for a
 /// one-element array), or None: wasmtime-wasi moves only that buffer.
 fn first_iov(iovs: u32, n: u32) -> WasiResult<Option<u32>> {
+    // Wrapped as wasmtime-wasi bounds-checks the array.
+    if iovs as u64 + 8 * n as u64 > u32::MAX as u64 {
+        return Err(crate::errno::EFAULT);
+    }
     aligned(iovs, 4)?;
     for i in 0..n {
         let at = iovs.checked_add(8 * i).ok_or(crate::errno::EFAULT)?;
@@ -42,10 +53,9 @@ pub extern "C" fn fd_write(fd: u32, iovs: u32, n: u32, nwritten: u32) -> i32 {
         if !matches!(e.kind(), Kind::File | Kind::Stdout | Kind::Stderr) {
             return Err(EBADF);
         }
-        let w = match iov {
-            Some(iov) => check(unsafe { sys::app_writev(e.host, iov, 1) })?,
-            None => 0,
-        };
+        // Even an empty write reaches the file (a read-only one is EBADF).
+        let (iov, n) = iov.map_or((iovs, 0), |iov| (iov, 1));
+        let w = check(unsafe { sys::app_writev(e.host, iov, n) })?;
         app::write_u32(aligned(nwritten, 4)?, w as u32)
     })())
 }
@@ -58,10 +68,8 @@ pub extern "C" fn fd_read(fd: u32, iovs: u32, n: u32, nread: u32) -> i32 {
         if !matches!(e.kind(), Kind::File | Kind::Stdin) {
             return Err(EBADF);
         }
-        let r = match iov {
-            Some(iov) => check(unsafe { sys::app_readv(e.host, iov, 1) })?,
-            None => 0,
-        };
+        let (iov, n) = iov.map_or((iovs, 0), |iov| (iov, 1));
+        let r = check(unsafe { sys::app_readv(e.host, iov, n) })?;
         app::write_u32(aligned(nread, 4)?, r as u32)
     })())
 }
@@ -76,10 +84,8 @@ pub extern "C" fn fd_pwrite(fd: u32, iovs: u32, n: u32, offset: u64, nwritten: u
             Kind::Stdout | Kind::Stderr => return Err(crate::errno::ESPIPE),
             _ => return Err(EBADF),
         }
-        let w = match iov {
-            Some(iov) => check(unsafe { sys::app_pwritev(e.host, iov, 1, offset as i64) })?,
-            None => 0,
-        };
+        let (iov, n) = iov.map_or((iovs, 0), |iov| (iov, 1));
+        let w = check(unsafe { sys::app_pwritev(e.host, iov, n, offset as i64) })?;
         app::write_u32(aligned(nwritten, 4)?, w as u32)
     })())
 }
@@ -94,10 +100,8 @@ pub extern "C" fn fd_pread(fd: u32, iovs: u32, n: u32, offset: u64, nread: u32) 
             Kind::Stdin => return Err(crate::errno::ESPIPE),
             _ => return Err(EBADF),
         }
-        let r = match iov {
-            Some(iov) => check(unsafe { sys::app_preadv(e.host, iov, 1, offset as i64) })?,
-            None => 0,
-        };
+        let (iov, n) = iov.map_or((iovs, 0), |iov| (iov, 1));
+        let r = check(unsafe { sys::app_preadv(e.host, iov, n, offset as i64) })?;
         app::write_u32(aligned(nread, 4)?, r as u32)
     })())
 }
@@ -120,9 +124,10 @@ pub extern "C" fn fd_renumber(from: u32, to: u32) -> i32 {
 #[unsafe(no_mangle)]
 pub extern "C" fn fd_seek(fd: u32, offset: i64, whence: u32, newoffset: u32) -> i32 {
     strict((|| {
-        // WASI whence: 0 set, 1 cur, 2 end (Linux's order too).
+        // WASI whence: 0 set, 1 cur, 2 end (Linux's order too); another
+        // value traps, as wasmtime-wasi's enum conversion does.
         if whence > 2 {
-            return Err(EINVAL);
+            core::arch::wasm32::unreachable()
         }
         let e = fds::seekable(fd)?;
         let pos = check(unsafe { sys::SYS_lseek(e.host, offset, whence as i32) })?;
@@ -194,7 +199,7 @@ fn fdstat(e: &Entry) -> WasiResult<(u8, u16, u64, u64)> {
     }
     // The file's type now (wasmtime-wasi asks the file each time).
     let mut st = Statx::new();
-    check(unsafe { sys::SYS_statx(e.host, b"\0".as_ptr(), AT_EMPTY_PATH, STATX_BASIC_STATS, st.0.as_mut_ptr()) })?;
+    check(unsafe { sys::SYS_statx(e.host, c"".as_ptr().cast(), AT_EMPTY_PATH, STATX_BASIC_STATS, st.0.as_mut_ptr()) })?;
     Ok((st.filetype(), flags, base, base))
 }
 
@@ -214,9 +219,7 @@ pub extern "C" fn fd_fdstat_get(fd: u32, out: u32) -> i32 {
 #[unsafe(no_mangle)]
 pub extern "C" fn fd_fdstat_set_flags(fd: u32, flags: u32) -> i32 {
     super::ret((|| {
-        if flags & !0x1f != 0 {
-            return Err(EINVAL);
-        }
+        known_bits(flags as u64, 0x1f);
         let e = fds::file(fd)?;
         // Only APPEND and NONBLOCK can change.
         if flags as u16 & (fdflags::DSYNC | fdflags::SYNC | fdflags::RSYNC) != 0 {
@@ -236,9 +239,7 @@ pub extern "C" fn fd_fdstat_set_flags(fd: u32, flags: u32) -> i32 {
 #[unsafe(no_mangle)]
 pub extern "C" fn fd_fdstat_set_rights(fd: u32, base: u64, inheriting: u64) -> i32 {
     super::ret((|| {
-        if (base | inheriting) & !rights::ALL != 0 {
-            return Err(EINVAL);
-        }
+        known_bits(base | inheriting, rights::ALL);
         let e = fds::get(fd)?;
         if e.is_stdio() {
             return Err(EBADF);
@@ -251,7 +252,7 @@ pub extern "C" fn fd_fdstat_set_rights(fd: u32, base: u64, inheriting: u64) -> i
 pub fn host_filestat(host: i32) -> WasiResult<[u8; 64]> {
     let mut st = Statx::new();
     let mask = STATX_BASIC_STATS | STATX_BTIME;
-    check(unsafe { sys::SYS_statx(host, b"\0".as_ptr(), AT_EMPTY_PATH, mask, st.0.as_mut_ptr()) })?;
+    check(unsafe { sys::SYS_statx(host, c"".as_ptr().cast(), AT_EMPTY_PATH, mask, st.0.as_mut_ptr()) })?;
     st.to_filestat()
 }
 
@@ -276,9 +277,7 @@ pub extern "C" fn fd_filestat_set_size(fd: u32, size: u64) -> i32 {
 
 /// The `timespec[2]` utimensat takes for WASI times and fst_flags.
 pub fn timespecs(atim: u64, mtim: u64, flags: u32) -> WasiResult<[u8; 32]> {
-    if flags & !0xf != 0 {
-        return Err(EINVAL);
-    }
+    known_bits(flags as u64, 0xf);
     let flags = flags as u16;
     let one = |t: u64, set: u16, now: u16| -> WasiResult<(i64, i64)> {
         match (flags & set != 0, flags & now != 0) {
@@ -319,7 +318,7 @@ pub extern "C" fn fd_advise(fd: u32, offset: u64, len: u64, advice: u32) -> i32 
             1 => 2,
             2 => 1,
             3..=5 => advice as i32,
-            _ => return Err(EINVAL),
+            _ => core::arch::wasm32::unreachable(),
         };
         let e = fds::file(fd)?;
         check(unsafe { sys::SYS_fadvise(e.host, offset as i64, len as i64, advice) }).map(drop)
@@ -410,7 +409,9 @@ pub extern "C" fn fd_readdir(fd: u32, buf: u32, buf_len: u32, cookie: u64, used:
         let e = fds::dir(fd)?;
         let mut entries = Entries::open(e.host)?;
         let mut st = Statx::new();
-        check(unsafe { sys::SYS_statx(e.host, b"\0".as_ptr(), AT_EMPTY_PATH, STATX_BASIC_STATS, st.0.as_mut_ptr()) })?;
+        check(unsafe {
+            sys::SYS_statx(e.host, c"".as_ptr().cast(), AT_EMPTY_PATH, STATX_BASIC_STATS, st.0.as_mut_ptr())
+        })?;
         let dir_ino = crate::abi::metadata_hash(st.dev(), st.ino());
         let (mut at, mut cap) = (buf, buf_len);
         // Writes one dirent and its name, cut off where the buffer ends;

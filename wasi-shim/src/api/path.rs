@@ -3,7 +3,7 @@
 //! (cap-std's) choice of errno for each case.
 
 use super::clock::{aligned, strict};
-use super::fd::{host_filestat, timespecs};
+use super::fd::{host_filestat, known_bits, timespecs};
 use crate::abi::{LOOKUP_SYMLINK_FOLLOW, STATX_BASIC_STATS, STATX_BTIME, Statx, fdflags, oflags, rights};
 use crate::app;
 use crate::errno::{EACCES, EILSEQ, EINVAL, EISDIR, ENOTDIR, ENOTSUP, EPERM, WasiResult, check};
@@ -24,9 +24,7 @@ const AT_REMOVEDIR: i32 = 0x200;
 
 /// Lookup flags: only SYMLINK_FOLLOW exists.
 fn follow(flags: u32) -> WasiResult<bool> {
-    if flags & !LOOKUP_SYMLINK_FOLLOW != 0 {
-        return Err(EINVAL);
-    }
+    known_bits(flags as u64, LOOKUP_SYMLINK_FOLLOW as u64);
     Ok(flags & LOOKUP_SYMLINK_FOLLOW != 0)
 }
 
@@ -51,9 +49,9 @@ pub extern "C" fn path_open(
 ) -> i32 {
     strict((|| {
         let follow = follow(dirflags)?;
-        if oflags & !0xf != 0 || fdflags & !0x1f != 0 || (rights_base | rights_inheriting) & !rights::ALL != 0 {
-            return Err(EINVAL);
-        }
+        known_bits(oflags as u64, 0xf);
+        known_bits(rights_base | rights_inheriting, rights::ALL);
+        known_bits(fdflags as u64, 0x1f);
         let path = Path::from_app(path, path_len)?;
         let dir = fds::get(dirfd)?;
         match dir.kind() {
@@ -101,19 +99,14 @@ pub extern "C" fn path_open(
         }
         let host = Owned(resolve::open_beneath(dir.host, &path, flags, 0o666)?);
         let mut st = Statx::new();
-        check(unsafe { sys::SYS_statx(host.0, b"\0".as_ptr(), 0x1000, STATX_BASIC_STATS, st.0.as_mut_ptr()) })?;
+        check(unsafe { sys::SYS_statx(host.0, c"".as_ptr().cast(), 0x1000, STATX_BASIC_STATS, st.0.as_mut_ptr()) })?;
         let filetype = st.filetype();
         let is_dir = filetype == crate::abi::filetype::DIRECTORY;
         if !is_dir && oflags & oflags::DIRECTORY != 0 {
             return Err(ENOTDIR);
         }
-        let entry = Entry {
-            host: host.0,
-            filetype,
-            rights_base: rights::ALL,
-            rights_inheriting: rights::ALL,
-            preopen: None,
-        };
+        let entry =
+            Entry { host: host.0, filetype, rights_base: rights::ALL, rights_inheriting: rights::ALL, preopen: None };
         let fd = fds::insert(entry)?;
         core::mem::forget(host);
         app::write_u32(aligned(fd_out, 4)?, fd)
@@ -227,7 +220,14 @@ pub extern "C" fn path_link(
 }
 
 #[unsafe(no_mangle)]
-pub extern "C" fn path_rename(old_fd: u32, old_path: u32, old_len: u32, new_fd: u32, new_path: u32, new_len: u32) -> i32 {
+pub extern "C" fn path_rename(
+    old_fd: u32,
+    old_path: u32,
+    old_len: u32,
+    new_fd: u32,
+    new_path: u32,
+    new_len: u32,
+) -> i32 {
     strict((|| {
         let old_dir = fds::dir(old_fd)?;
         let new_dir = fds::dir(new_fd)?;
