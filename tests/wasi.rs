@@ -532,3 +532,21 @@ fn hello_with_a_data_directory() {
     assert_eq!(out.status, 0);
     assert!(out.stdout.ends_with("read back: \"written by wasi\\n\"\nlisting: [\"greeting.txt\"]\n"), "{}", out.stdout);
 }
+
+#[test]
+fn the_strict_profile_is_enough_for_the_wasi_layer() {
+    for guest in ["wasi_fs", "wasi_fs_links", "wasi_fs_meta", "wasi_hello"] {
+        let (a, b) = (scratch(), scratch());
+        let run = |dir: &Path, policy: &str| {
+            capture(
+                waligate()
+                    .args(["run", "--policy", policy, "--dir"])
+                    .arg(format!("{}::/", dir.display()))
+                    .arg(wasi_guest(guest)),
+            )
+        };
+        let (strict, default) = (run(a.path(), "strict"), run(b.path(), "default"));
+        assert_eq!((strict.status, strict.stderr.as_str()), (0, ""), "{guest}");
+        assert_eq!(strict.stdout, default.stdout, "{guest}");
+    }
+}
