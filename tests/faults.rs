@@ -72,3 +72,16 @@ fn path_length_limits_match_the_kernel() {
     assert_eq!(native_open_errno(&longest), libc::ENOENT);
     assert_eq!(native_open_errno(&(longest + "a")), libc::ENAMETOOLONG);
 }
+
+#[test]
+fn pages_of_a_truncated_mapping_are_efault_not_a_host_crash() {
+    let dir = scratch();
+    let d = dir.path().to_str().unwrap();
+    let r = capture(waligate().args(["run", "--dir", d]).arg(guest("truncated")).arg(d));
+    assert_eq!(
+        r.stdout,
+        "mmap ok = true\nftruncate = 0\nopen path in vanished page = -EFAULT\nsigaltstack from vanished page = -EFAULT\n\
+         rt_sigaction into vanished page = -EFAULT\nwrite from vanished page = -EFAULT\nhost alive = true\n"
+    );
+    assert_eq!((r.status, r.stderr.as_str()), (0, ""));
+}

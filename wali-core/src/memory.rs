@@ -3,6 +3,8 @@
 //! copied in or out.
 
 use crate::errno::{Errno, SysResult};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use wasmtime::SharedMemory;
 
 /// Wasm page size in bytes.
@@ -12,19 +14,38 @@ pub const WASM_PAGE: u64 = 65536;
 /// shared memory, so the host owns it, it never moves, and thread
 /// instances can share it.
 #[derive(Clone)]
-pub struct LinearMemory(pub SharedMemory);
+pub struct LinearMemory {
+    memory: SharedMemory,
+    /// Set once a file is mapped into the memory: from then on a page may
+    /// lie past the end of a truncated file, and a plain host copy from it
+    /// would raise SIGBUS, so copies go through the kernel instead.
+    file_mapped: Arc<AtomicBool>,
+}
 
 impl LinearMemory {
+    pub fn new(memory: SharedMemory) -> Self {
+        LinearMemory { memory, file_mapped: Arc::default() }
+    }
+
     /// A snapshot of the memory's base and length. The base never moves;
     /// the length only grows.
     pub fn view(&self) -> MemView {
-        let data = self.0.data();
-        MemView { base: data.as_ptr() as *mut u8, len: data.len() as u64 }
+        let data = self.memory.data();
+        MemView {
+            base: data.as_ptr() as *mut u8,
+            len: data.len() as u64,
+            fragile: self.file_mapped.load(Ordering::Relaxed),
+        }
     }
 
     /// Grows by `pages` Wasm pages and returns the old size in bytes.
     pub fn grow(&self, pages: u64) -> Option<u64> {
-        Some(self.0.grow(pages).ok()? * WASM_PAGE)
+        Some(self.memory.grow(pages).ok()? * WASM_PAGE)
+    }
+
+    /// Notes that a file is mapped into this memory.
+    pub fn mark_file_mapped(&self) {
+        self.file_mapped.store(true, Ordering::Relaxed);
     }
 }
 
@@ -33,6 +54,8 @@ impl LinearMemory {
 pub struct MemView {
     base: *mut u8,
     len: u64,
+    /// Files are mapped in: copy through the kernel (see [`LinearMemory`]).
+    fragile: bool,
 }
 
 impl MemView {
@@ -70,6 +93,9 @@ impl MemView {
     /// Copies guest bytes into `out`.
     pub fn read_into(&self, addr: u32, out: &mut [u8]) -> SysResult<()> {
         let p = self.range(addr, out.len() as u64)?;
+        if self.fragile {
+            return kernel_copy(out.as_mut_ptr(), p, out.len(), libc::SYS_process_vm_readv);
+        }
         // SAFETY: bounds checked above; guest memory may change concurrently
         // (shared memory), which a byte copy tolerates.
         unsafe { std::ptr::copy_nonoverlapping(p, out.as_mut_ptr(), out.len()) };
@@ -78,6 +104,10 @@ impl MemView {
 
     pub fn write(&self, addr: u32, bytes: &[u8]) -> SysResult<()> {
         let p = self.range(addr, bytes.len() as u64)?;
+        if self.fragile {
+            return kernel_copy(bytes.as_ptr() as *mut u8, p, bytes.len(), libc::SYS_process_vm_writev);
+        }
+        // SAFETY: as in `read_into`.
         unsafe { std::ptr::copy_nonoverlapping(bytes.as_ptr(), p, bytes.len()) };
         Ok(())
     }
@@ -111,6 +141,22 @@ impl MemView {
         }
         let avail = (self.len - addr as u64) as usize;
         let limit = avail.min(max + 1);
+        if self.fragile {
+            // Through the kernel, a page at a time (a fault is EFAULT).
+            let mut page = [0u8; 4096];
+            let mut done = 0;
+            while done < limit {
+                let n = (limit - done).min(page.len() - (addr as usize + done) % page.len());
+                self.read_into(addr + done as u32, &mut page[..n])?;
+                if let Some(end) = page[..n].iter().position(|&b| b == 0) {
+                    out.extend_from_slice(&page[..=end]);
+                    return Ok(());
+                }
+                out.extend_from_slice(&page[..n]);
+                done += n;
+            }
+            return Err(if limit == avail && avail <= max { Errno::EFAULT } else { Errno::ENAMETOOLONG });
+        }
         let p = unsafe { self.base.add(addr as usize) };
         for i in 0..limit {
             // SAFETY: i < avail keeps the read inside memory.
@@ -122,4 +168,19 @@ impl MemView {
         }
         Err(if limit == avail && avail <= max { Errno::EFAULT } else { Errno::ENAMETOOLONG })
     }
+}
+
+/// Copies `len` bytes between `local` (host) and `remote` (guest memory) of
+/// this very process with process_vm_readv/writev: a page that cannot be
+/// read or written (past the end of a truncated file) is EFAULT, not SIGBUS.
+fn kernel_copy(local: *mut u8, remote: *mut u8, len: usize, nr: libc::c_long) -> SysResult<()> {
+    if len == 0 {
+        return Ok(());
+    }
+    let l = libc::iovec { iov_base: local.cast(), iov_len: len };
+    let r = libc::iovec { iov_base: remote.cast(), iov_len: len };
+    // SAFETY: both ranges are inside memory this process owns; the kernel
+    // checks every page.
+    let n = unsafe { libc::syscall(nr, libc::getpid(), &l, 1, &r, 1, 0) };
+    if n == len as i64 { Ok(()) } else { Err(Errno::EFAULT) }
 }

@@ -120,7 +120,7 @@ pub fn run(opts: RunOptions) -> Result<Outcome> {
     let mut linker = Linker::new(&engine);
     let mut store = match interface {
         Interface::Wali => {
-            let guest = Guest::new(LinearMemory(app_memory.clone()), argv, opts.env, opts.gate);
+            let guest = Guest::new(LinearMemory::new(app_memory.clone()), argv, opts.env, opts.gate);
             let store = Store::new(&engine, guest);
             define_imports(&mut linker, &module, &[MEMORY_MODULE])
                 .with_context(|| format!("cannot link {}", opts.module.display()))?;

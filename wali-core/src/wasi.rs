@@ -221,8 +221,8 @@ impl Guest {
     /// Guest state for a WASI application: the shim's memory is the one
     /// `wali` calls address, the application's the one `wali_app` calls do.
     pub fn for_wasi(shim: SharedMemory, app: SharedMemory, gate: &'static dyn crate::gate::Gate) -> Guest {
-        let mut g = Guest::new(LinearMemory(shim), Vec::new(), None, gate);
-        g.app_memory = Some(LinearMemory(app));
+        let mut g = Guest::new(LinearMemory::new(shim), Vec::new(), None, gate);
+        g.app_memory = Some(LinearMemory::new(app));
         g
     }
 }

@@ -132,6 +132,8 @@ pub fn mmap(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop
         // A read-only shared mapping becomes private: the guest sees the
         // file, and a stray host write into it cannot fault.
         let share = if shared && prot & libc::PROT_WRITE != 0 { libc::MAP_SHARED } else { libc::MAP_PRIVATE };
+        // The file may shrink later: host copies must stop trusting pages.
+        caller.data().memory.mark_file_mapped();
         zero(&mem, start, len).and_then(|_| map_fixed(&mem, start, file_len, share | extra, fd, off))
     };
     match result {
