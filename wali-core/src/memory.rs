@@ -181,6 +181,7 @@ fn kernel_copy(local: *mut u8, remote: *mut u8, len: usize, nr: libc::c_long) ->
     let r = libc::iovec { iov_base: remote.cast(), iov_len: len };
     // SAFETY: both ranges are inside memory this process owns; the kernel
     // checks every page.
-    let n = unsafe { libc::syscall(nr, libc::getpid(), &l, 1, &r, 1, 0) };
+    let (pid, one, flags) = (unsafe { libc::getpid() } as libc::c_long, 1 as libc::c_ulong, 0 as libc::c_ulong);
+    let n = unsafe { libc::syscall(nr, pid, &l as *const libc::iovec, one, &r as *const libc::iovec, one, flags) };
     if n == len as i64 { Ok(()) } else { Err(Errno::EFAULT) }
 }
