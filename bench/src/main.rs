@@ -7,11 +7,16 @@
 //! its timed loop take about SCALE x 100 ms, and reports the best of 3 such
 //! runs. The guest times only its loop, so process start and module loading
 //! are not counted.
+//!
+//! A second table (wasi.rs) compares WASI workloads run through waligate's
+//! WASI shim with the same guest on wasmtime-wasi in this process.
 
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
+
+mod wasi;
 
 const OPS: &[&str] =
     &["getpid", "clock_gettime", "read1", "write1", "read64k", "write64k", "openat-close", "mmap-munmap"];
@@ -36,6 +41,7 @@ fn main() {
     cargo(&root, &["build", "--release", "--quiet", "-p", "waligate"]);
     // Inside guests/ so its .cargo/config.toml selects the wasm target.
     cargo(&root.join("guests"), &["build", "--release", "--quiet"]);
+    cargo(&root.join("guests/wasi"), &["build", "--release", "--quiet"]);
     let scratch = std::env::temp_dir().join(format!("waligate-bench-{}", std::process::id()));
     std::fs::create_dir_all(&scratch).unwrap();
     let env = Env {
@@ -78,6 +84,7 @@ fn main() {
         cells.extend([(1, 0), (3, 1), (4, 1)].map(|(a, b)| format!("{:.1}x", best[a] / best[b])));
         println!("{}", row(cells));
     }
+    wasi::table(&env);
     let _ = std::fs::remove_dir_all(&env.scratch);
 }
 

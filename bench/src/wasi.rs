@@ -1,0 +1,184 @@
+//! WASI workloads, side by side: the `wasi_bench` guest through `waligate
+//! run` (the WASI shim over WALI, default policy, scratch dir granted as
+//! "/") and on wasmtime-wasi's preview1 implementation in this process,
+//! with the same scratch directory preopened as "/".
+//!
+//! The guest times its own loop, so module loading is not counted there;
+//! startup gets rows of its own, timed here from the outside.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+use wasmtime::{Engine, Linker, Module, Store};
+use wasmtime_wasi::p1::{self, WasiP1Ctx};
+use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
+use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder};
+
+use crate::{Env, RUNS};
+
+/// (row label, guest workload, count).
+const WORKLOADS: &[(&str, &str, u64)] = &[
+    ("write 16 B", "write", 100_000),
+    ("read 64 KiB", "read", BIG_FILE / (64 * 1024)),
+    ("create file", "create", 2000),
+    ("walk entry", "walk", 2000),
+    ("clock now", "clock", 1_000_000),
+];
+const BIG_FILE: u64 = 64 << 20;
+/// Startup launches averaged per run (then best of RUNS).
+const LAUNCHES: u32 = 10;
+
+pub fn table(env: &Env) {
+    let dir = env.root.join("guests/wasi/target/wasm32-wasip1/release");
+    let (bench, hello) = (dir.join("wasi_bench.wasm"), dir.join("wasi_hello.wasm"));
+    let scratch = env.scratch.join("wasi");
+    std::fs::create_dir_all(&scratch).unwrap();
+    let big = std::fs::File::create(scratch.join("bench-big.dat")).unwrap();
+    big.set_len(BIG_FILE).unwrap();
+    drop(big);
+    // Read it once so both sides find it in the page cache.
+    std::fs::read(scratch.join("bench-big.dat")).unwrap();
+
+    let engine = Engine::default();
+    let reference = Reference::new(&engine, &bench);
+    // Warm waligate's module cache for both modules.
+    waligate(env, &scratch, &bench, &["clock", "1"]);
+    waligate(env, &scratch, &hello, &[]);
+
+    println!();
+    println!(
+        "WASI: ns per operation, best of {RUNS}; waligate = `waligate run --dir SCRATCH::/` (shim over WALI, default policy)"
+    );
+    println!(
+        "wasmtime-wasi = preview1 in this process (wasmtime 48, default Engine, allow_blocking_current_thread), same scratch dir preopened as /"
+    );
+    let widths = [31, 13, 14, 8];
+    let row = |cells: [String; 4]| {
+        cells.iter().zip(widths).map(|(c, w)| format!("{c:>w$}")).collect::<Vec<_>>().join(" ").trim_end().to_owned()
+    };
+    println!("{}", row(["workload", "waligate", "wasmtime-wasi", "ratio"].map(String::from)));
+    let print = |label: &str, ours: f64, theirs: Option<f64>| {
+        let (t, r) = theirs.map_or(("-".into(), "-".into()), |t| (format!("{t:.1}"), format!("{:.2}x", ours / t)));
+        println!("{}", row([label.into(), format!("{ours:.1}"), t, r]));
+    };
+    for &(label, workload, n) in WORKLOADS {
+        let args = [workload, &n.to_string()].map(str::to_owned);
+        let (mut ours, mut theirs) = (f64::INFINITY, f64::INFINITY);
+        // Interleaved, so slow drift in the machine hits both alike.
+        for _ in 0..RUNS {
+            ours = ours.min(parse(&waligate(env, &scratch, &bench, &args.each_ref().map(String::as_str))));
+            theirs = theirs.min(parse(&reference.run(&reference.module, &scratch, &args)));
+        }
+        print(&format!("{label} (x{n})"), ours, Some(theirs));
+    }
+
+    // Startup of wasi_hello: waligate from spawn to exit with a warm module
+    // cache, against wasmtime-wasi loading the precompiled module from a
+    // file (what waligate's cache does) and instantiating and running it;
+    // and against instantiate + run alone. `waligate --version` is the
+    // process-start floor (exec, dynamic linking, argument parsing) that
+    // the in-process reference never pays.
+    let hello_ref = Reference::new(&engine, &hello);
+    let cwasm = env.scratch.join("wasi_hello.cwasm");
+    std::fs::write(&cwasm, hello_ref.module.serialize().unwrap()).unwrap();
+    let best = |mut f: Box<dyn FnMut() + '_>| {
+        (0..RUNS)
+            .map(|_| {
+                let start = Instant::now();
+                for _ in 0..LAUNCHES {
+                    f();
+                }
+                start.elapsed().as_nanos() as f64 / LAUNCHES as f64
+            })
+            .fold(f64::INFINITY, f64::min)
+    };
+    let process = best(Box::new(|| {
+        waligate(env, &scratch, &hello, &[]);
+    }));
+    let floor = best(Box::new(|| {
+        let status = Command::new(&env.waligate).arg("--version").stdout(Stdio::null()).status().unwrap();
+        assert!(status.success());
+    }));
+    let load_run = best(Box::new(|| {
+        let module = unsafe { Module::deserialize_file(&engine, &cwasm) }.unwrap();
+        hello_ref.run(&module, &scratch, &[]);
+    }));
+    let run_only = best(Box::new(|| {
+        hello_ref.run(&hello_ref.module, &scratch, &[]);
+    }));
+    print("hello: spawn..exit vs load+run", process, Some(load_run));
+    print("hello: - process start", process - floor, Some(load_run));
+    print("hello: - process start vs run", process - floor, Some(run_only));
+    print("waligate --version (process)", floor, None);
+    println!(
+        "hello: waligate = spawn to exit, warm module cache (mean of {LAUNCHES}); wasmtime-wasi = \
+         deserialize_file + instantiate + run, or (vs run) instantiate + run of a module already in memory"
+    );
+    let _ = std::fs::remove_dir_all(&scratch);
+}
+
+fn parse(stdout: &str) -> f64 {
+    stdout.trim().parse().unwrap_or_else(|_| panic!("guest printed {stdout:?}"))
+}
+
+/// `waligate run --dir SCRATCH::/ WASM ARGS`; returns stdout, panics on failure.
+fn waligate(env: &Env, scratch: &Path, wasm: &Path, args: &[&str]) -> String {
+    let out = Command::new(&env.waligate)
+        .arg("run")
+        .arg("--dir")
+        .arg(format!("{}::/", scratch.display()))
+        .env("WALIGATE_CACHE_DIR", env.root.join("target/bench-module-cache"))
+        .arg(wasm)
+        .args(args)
+        .output()
+        .expect("run waligate");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "waligate {args:?}: {}\n{stdout}{}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
+
+/// wasmtime-wasi preview1, with a module compiled once up front.
+struct Reference<'a> {
+    engine: &'a Engine,
+    module: Module,
+    path: PathBuf,
+}
+
+impl<'a> Reference<'a> {
+    fn new(engine: &'a Engine, wasm: &Path) -> Self {
+        Reference { engine, module: Module::from_file(engine, wasm).unwrap(), path: wasm.to_owned() }
+    }
+
+    /// Instantiates and runs `module` with `dir` preopened as "/"; returns stdout.
+    fn run(&self, module: &Module, dir: &Path, args: &[String]) -> String {
+        let (stdout, stderr) = (MemoryOutputPipe::new(1 << 20), MemoryOutputPipe::new(1 << 20));
+        let argv: Vec<String> = std::iter::once(self.path.display().to_string()).chain(args.iter().cloned()).collect();
+        // As the wasmtime CLI does for sync embeddings: blocking I/O runs on
+        // this thread instead of a round trip through tokio's blocking pool.
+        let ctx = WasiCtxBuilder::new()
+            .allow_blocking_current_thread(true)
+            .args(&argv)
+            .stdout(stdout.clone())
+            .stderr(stderr.clone())
+            .preopened_dir(dir, "/", FsPerms::ReadWrite)
+            .unwrap()
+            .build_p1();
+        let mut store = Store::new(self.engine, ctx);
+        let mut linker: Linker<WasiP1Ctx> = Linker::new(self.engine);
+        p1::add_to_linker_sync(&mut linker, |t| t).unwrap();
+        let instance = linker.instantiate(&mut store, module).unwrap();
+        let start = instance.get_typed_func::<(), ()>(&mut store, "_start").unwrap();
+        let status = match start.call(&mut store, ()) {
+            Ok(()) => 0,
+            Err(e) => e.downcast_ref::<I32Exit>().map_or_else(|| panic!("{args:?} trapped: {e:?}"), |exit| exit.0),
+        };
+        let text = |p: MemoryOutputPipe| String::from_utf8_lossy(&p.contents()).into_owned();
+        assert_eq!(status, 0, "wasmtime-wasi {args:?}: {}", text(stderr));
+        text(stdout)
+    }
+}
