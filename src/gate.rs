@@ -133,11 +133,12 @@ impl Gate for PolicyGate {
             Effect::Deny(errno) => Verdict::Deny(errno),
             Effect::Kill => Verdict::Kill,
         };
-        let record = self.audit.wants(&d) || self.policy.observes(sys);
+        let audited = self.audit.wants(&d);
+        let record = audited || self.policy.observes(sys);
         if record {
             RESOLVED.with(|r| *r.borrow_mut() = paths);
         }
-        Ruling { verdict, note: d.pack(), record }
+        Ruling { verdict, note: d.pack(), record, attribute: audited }
     }
 
     fn record(&self, call: &Call<'_>, ruling: Ruling, ret: i64, dur_ns: u64, layer: Layer) {

@@ -371,18 +371,18 @@ impl Policy {
                 if req.wasm_target {
                     u.perms = access::READ;
                 }
-                let mut path = resolved(req, &u)?;
                 // openat2 confined by the kernel beneath its directory can
                 // reach nothing outside it: the directory is what the grants
-                // judge (a loop or an escape fails in the kernel, with the
-                // kernel's errno).
-                if let Some((_, resolve)) = how
-                    && resolve & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) != 0
-                    && let Some(dir) = paths::base(u.dirfd.map(|i| req.args[i] as i32))
-                    && !path.as_ref().is_ok_and(|p| p.starts_with(&dir))
-                {
-                    path = Ok(dir);
-                }
+                // judge, and no component needs resolving here (a loop or an
+                // escape fails in the kernel, with the kernel's errno).
+                let beneath = how.is_some_and(|(_, r)| r & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) != 0);
+                let path = match paths::base(u.dirfd.map(|i| req.args[i] as i32)) {
+                    Some(dir) if beneath => {
+                        req.copied[u.path]?;
+                        Ok(dir)
+                    }
+                    _ => resolved(req, &u)?,
+                };
                 Some(PathAccess { arg: u.path, need: u.perms, path })
             })
             .collect()

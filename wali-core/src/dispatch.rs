@@ -60,7 +60,7 @@ pub fn dispatch(
             let ret = *outcome.as_ref().unwrap_or(&0);
             let dur = t.elapsed().as_nanos() as u64;
             let layer = match caller.data().app_memory {
-                Some(_) => Layer::Wasi(crate::wasi::current_call(caller)),
+                Some(_) => Layer::Wasi(if ruling.attribute { crate::wasi::current_call(caller) } else { None }),
                 None => Layer::Wali,
             };
             gate.record(&call, ruling, ret, dur, layer);

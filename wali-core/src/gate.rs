@@ -20,7 +20,8 @@ pub enum Verdict {
 pub enum Layer {
     /// A WALI program.
     Wali,
-    /// The WASI shim, while carrying out this WASI function (if known).
+    /// The WASI shim, while carrying out this WASI function (if known and
+    /// asked for).
     Wasi(Option<&'static str>),
 }
 
@@ -33,10 +34,13 @@ pub struct Ruling {
     /// Whether the gate wants to see the outcome (and its duration). When
     /// false the host measures nothing, so an unrecorded call costs nothing.
     pub record: bool,
+    /// Whether the outcome should say which WASI call made it (found from
+    /// the Wasm stack, which is costly).
+    pub attribute: bool,
 }
 
 impl Ruling {
-    pub const ALLOW: Ruling = Ruling { verdict: Verdict::Allow, note: 0, record: false };
+    pub const ALLOW: Ruling = Ruling { verdict: Verdict::Allow, note: 0, record: false, attribute: false };
 }
 
 pub trait Gate: Send + Sync {

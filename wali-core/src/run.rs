@@ -135,7 +135,9 @@ pub fn run(opts: RunOptions) -> Result<Outcome> {
             let mut store = Store::new(&engine, guest);
             let args: Vec<Vec<u8>> = argv.iter().map(|a| a.as_bytes().to_vec()).collect();
             let config = wasi::config_bytes(&args, &opts.wasi_env, &opts.preopens);
-            wasi::link_shim(&engine, &mut store, &mut linker, &shim, shim_memory, app_memory, config)?;
+            let cache_dir = opts.cache_dir.as_deref();
+            let wiring = wasi::Shim { module: &shim, memory: shim_memory, app_memory, config, cache_dir };
+            wasi::link_shim(&engine, &mut store, &mut linker, wiring)?;
             store
         }
     };

@@ -346,7 +346,7 @@ pub static SYSCALLS: &[Syscall] = &[
     k("timer_getoverrun", SYS_timer_getoverrun, &[Int]),
     k("timer_delete", SYS_timer_delete, &[Int]),
     no("clock_settime", SYS_clock_settime, SystemAdmin),
-    k("clock_gettime", SYS_clock_gettime, &[Int, Out(16)]),
+    e("clock_gettime", SYS_clock_gettime, &[Int, Out(16)], emu::process::clock_gettime),
     k("clock_getres", SYS_clock_getres, &[Int, Out(16)]),
     k("clock_nanosleep", SYS_clock_nanosleep, &[Int, Int, In(16), Out(16)]),
     e("exit_group", SYS_exit_group, &[Int], emu::process::exit_group),

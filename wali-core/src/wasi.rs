@@ -167,20 +167,24 @@ const BRIDGE: &str = r#"(module
   ;; the application's memory size in bytes (it may exceed i32: pages)
   (func (export "app_pages") (result i32) (memory.size $app)))"#;
 
+/// What the shim is wired with.
+pub struct Shim<'a> {
+    pub module: &'a Module,
+    pub memory: SharedMemory,
+    pub app_memory: SharedMemory,
+    /// See [`config_bytes`].
+    pub config: Vec<u8>,
+    /// The module cache, for the bridge.
+    pub cache_dir: Option<&'a std::path::Path>,
+}
+
 /// Instantiates the shim (configured) and the bridge, and makes the shim's
 /// exports the application's `wasi_snapshot_preview1`.
-pub fn link_shim(
-    engine: &Engine,
-    store: &mut Store<Guest>,
-    linker: &mut Linker<Guest>,
-    shim: &Module,
-    shim_memory: SharedMemory,
-    app_memory: SharedMemory,
-    config: Vec<u8>,
-) -> Result<()> {
+pub fn link_shim(engine: &Engine, store: &mut Store<Guest>, linker: &mut Linker<Guest>, shim: Shim<'_>) -> Result<()> {
     use crate::rewrite::{MEMORY_MODULE, MEMORY_NAME};
     linker.allow_shadowing(true);
-    crate::linker::define_imports(linker, shim, &[MEMORY_MODULE, CONFIG_MODULE, BRIDGE_MODULE])?;
+    crate::linker::define_imports(linker, shim.module, &[MEMORY_MODULE, CONFIG_MODULE, BRIDGE_MODULE])?;
+    let (config, app_memory, shim_memory) = (shim.config, shim.app_memory, shim.memory);
     let len = config.len() as i32;
     linker.func_wrap(CONFIG_MODULE, "config_len", move || len)?;
     linker.func_wrap(CONFIG_MODULE, "config_copy", move |c: Caller<'_, Guest>, ptr: u32| {
@@ -188,12 +192,14 @@ pub fn link_shim(
     })?;
     linker.define(&mut *store, MEMORY_MODULE, "app_memory", app_memory.clone())?;
     linker.define(&mut *store, MEMORY_MODULE, "shim_memory", shim_memory.clone())?;
-    let bridge = Module::new(engine, BRIDGE).map_err(anyhow::Error::from).context("cannot compile the WASI bridge")?;
+    let bridge =
+        crate::cache::load_or_compile(engine, BRIDGE.as_bytes(), shim.cache_dir, || Ok(Module::new(engine, BRIDGE)?))
+            .context("cannot compile the WASI bridge")?;
     let bridge = linker.instantiate(&mut *store, &bridge)?;
     linker.instance(&mut *store, BRIDGE_MODULE, bridge)?;
     linker.define(&mut *store, MEMORY_MODULE, MEMORY_NAME, shim_memory)?;
     let shim = linker
-        .instantiate(&mut *store, shim)
+        .instantiate(&mut *store, shim.module)
         .map_err(anyhow::Error::from)
         .context("cannot instantiate the WASI shim")?;
     let init = shim.get_typed_func::<(), i32>(&mut *store, INIT)?;

@@ -119,3 +119,19 @@ fn exec_wasm(path: &CStr, argv: &[CString], envp: &[CString]) -> Errno {
     unsafe { libc::close(fd) };
     e
 }
+
+/// clock_gettime through the vDSO, as a native program's libc does: no
+/// kernel entry. The result is copied out like any host write.
+pub fn clock_gettime(_: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: writes the local timespec.
+    if unsafe { libc::clock_gettime(call.raw[0] as i32, &mut ts) } != 0 {
+        return Ok(Errno::last().ret());
+    }
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&ts.tv_sec.to_le_bytes());
+    bytes[8..].copy_from_slice(&ts.tv_nsec.to_le_bytes());
+    tri!(call.mem.range(call.addr(1), 16));
+    tri!(call.mem.write(call.addr(1), &bytes));
+    Ok(0)
+}
