@@ -10,22 +10,26 @@ pub fn root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// Builds every guest (once per test binary; cargo serialises concurrent
-/// builds) and returns the directory holding the `.wasm` files.
+/// Builds the guest workspace in `dir` (run inside it so its
+/// .cargo/config.toml selects the target) and returns where its `.wasm`
+/// files land. Cargo serialises concurrent builds.
+fn build_guests(dir: &str, target: &str) -> PathBuf {
+    let status = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--quiet"])
+        .current_dir(root().join(dir))
+        .env_remove("CARGO_TARGET_DIR")
+        .env_remove("RUSTFLAGS")
+        .status()
+        .expect("run cargo to build the guests");
+    assert!(status.success(), "building {dir} failed (is the {target} target installed?)");
+    root().join(dir).join("target").join(target).join("release")
+}
+
+/// The WALI guests (no_std Rust for wasm32-unknown-unknown), built once per
+/// test binary.
 pub fn guest_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        // Run inside guests/ so its .cargo/config.toml selects the target.
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--release", "--quiet"])
-            .current_dir(root().join("guests"))
-            .env_remove("CARGO_TARGET_DIR")
-            .env_remove("RUSTFLAGS")
-            .status()
-            .expect("run cargo to build the guests");
-        assert!(status.success(), "building the guests failed (is the wasm32-unknown-unknown target installed?)");
-        root().join("guests/target/wasm32-unknown-unknown/release")
-    })
+    DIR.get_or_init(|| build_guests("guests", "wasm32-unknown-unknown"))
 }
 
 pub fn guest(name: &str) -> PathBuf {
@@ -67,21 +71,10 @@ pub fn scratch() -> tempfile::TempDir {
     tempfile::Builder::new().prefix("waligate-test-").tempdir().expect("temp dir")
 }
 
-/// Builds the WASI guests (guests/wasi, std Rust for wasm32-wasip1) once
-/// per test binary and returns the directory holding the `.wasm` files.
+/// The WASI guests (std Rust for wasm32-wasip1), built once per test binary.
 pub fn wasi_guest_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--release", "--quiet"])
-            .current_dir(root().join("guests/wasi"))
-            .env_remove("CARGO_TARGET_DIR")
-            .env_remove("RUSTFLAGS")
-            .status()
-            .expect("run cargo to build the WASI guests");
-        assert!(status.success(), "building the WASI guests failed (is the wasm32-wasip1 target installed?)");
-        root().join("guests/wasi/target/wasm32-wasip1/release")
-    })
+    DIR.get_or_init(|| build_guests("guests/wasi", "wasm32-wasip1"))
 }
 
 pub fn wasi_guest(name: &str) -> PathBuf {
