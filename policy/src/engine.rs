@@ -376,12 +376,13 @@ impl Policy {
                 // judge, and no component needs resolving here (a loop or an
                 // escape fails in the kernel, with the kernel's errno).
                 let beneath = how.is_some_and(|(_, r)| r & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) != 0);
-                let path = match paths::base(u.dirfd.map(|i| req.args[i] as i32)) {
-                    Some(dir) if beneath => {
+                let dir = || paths::base(u.dirfd.map(|i| req.args[i] as i32));
+                let path = match beneath.then(dir).flatten() {
+                    Some(dir) => {
                         req.copied[u.path]?;
                         Ok(dir)
                     }
-                    _ => resolved(req, &u)?,
+                    None => resolved(req, &u)?,
                 };
                 Some(PathAccess { arg: u.path, need: u.perms, path })
             })
