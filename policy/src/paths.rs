@@ -40,8 +40,10 @@ pub fn resolve(dirfd: Option<i32>, path: &[u8], follow: bool) -> Option<PathBuf>
                 }
                 Component::Normal(name) => {
                     let next = out.join(name);
-                    match std::fs::symlink_metadata(&next) {
-                        Ok(m) if m.file_type().is_symlink() && (follow || !last) => {
+                    // A last component that is not followed needs no look.
+                    let may_follow = follow || !last;
+                    match may_follow.then(|| std::fs::symlink_metadata(&next)) {
+                        Some(Ok(m)) if m.file_type().is_symlink() => {
                             links += 1;
                             if links > MAX_LINKS {
                                 return None;
