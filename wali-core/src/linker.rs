@@ -134,6 +134,7 @@ fn define_syscall(
             *slot = if shape.wide & (1 << i) != 0 { v.get_i64() } else { v.get_i32() as i64 };
         }
         let ret = dispatch(&mut caller, space, sys, raw)?;
+        crate::emu::signal::deliver_pending(&mut caller)?;
         match shape.result {
             Some(true) => vals[0] = MaybeUninit::new(ValRaw::i64(ret)),
             Some(false) => vals[0] = MaybeUninit::new(ValRaw::i32(ret as i32)),

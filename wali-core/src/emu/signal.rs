@@ -57,13 +57,15 @@ impl GuestAction {
 #[derive(Debug)]
 pub struct SignalState {
     pub actions: [GuestAction; NSIG],
+    /// Signals whose handler is running (bit n-1 for signal n).
+    pub running: u64,
     /// The guest's alternate stack `{sp, flags, size}`, never installed.
     altstack: (u32, i32, u32),
 }
 
 impl Default for SignalState {
     fn default() -> Self {
-        SignalState { actions: [GuestAction::default(); NSIG], altstack: (0, libc::SS_DISABLE, 0) }
+        SignalState { actions: [GuestAction::default(); NSIG], running: 0, altstack: (0, libc::SS_DISABLE, 0) }
     }
 }
 
@@ -187,4 +189,45 @@ pub fn sigaltstack(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i6
         state.altstack = new;
     }
     Ok(0)
+}
+
+/// Runs the guest handlers of signals that arrived, at a safe point (after
+/// a host call returned). A handler is `table0[handler](signo)`; the signal
+/// is blocked while it runs unless `SA_NODEFER`, and `SA_RESETHAND` resets
+/// the disposition first, as the kernel would do.
+pub fn deliver_pending(caller: &mut Caller<'_, Guest>) -> wasmtime::Result<()> {
+    if PENDING.load(Ordering::Relaxed) == 0 {
+        return Ok(());
+    }
+    let Some(table) = caller.get_export(crate::rewrite::TABLE_EXPORT).and_then(|e| e.into_table()) else {
+        return Ok(());
+    };
+    loop {
+        let pending = PENDING.load(Ordering::SeqCst) & !caller.data().signals.running;
+        let Some(bit) = (0..64).find(|b| pending & (1 << b) != 0) else { return Ok(()) };
+        PENDING.fetch_and(!(1 << bit), Ordering::SeqCst);
+        let signo = bit as usize + 1;
+        let action = caller.data().signals.actions[signo];
+        if matches!(action.handler, GUEST_SIG_DFL | GUEST_SIG_IGN) {
+            continue;
+        }
+        if action.flags & libc::SA_RESETHAND as u64 != 0 {
+            caller.data_mut().signals.actions[signo] = GuestAction::default();
+            let _ = install(signo as i32, &GuestAction::default());
+        }
+        let Some(func) = table.get(&mut *caller, action.handler as u64).and_then(|r| r.as_func().flatten().copied())
+        else {
+            continue;
+        };
+        let Ok(handler) = func.typed::<i32, ()>(&*caller) else { continue };
+        let deferred = action.flags & libc::SA_NODEFER as u64 == 0;
+        if deferred {
+            caller.data_mut().signals.running |= 1 << bit;
+        }
+        let result = handler.call(&mut *caller, signo as i32);
+        if deferred {
+            caller.data_mut().signals.running &= !(1 << bit);
+        }
+        result?;
+    }
 }
