@@ -6,8 +6,6 @@ use crate::audit::Event;
 use policy::access::perm_names;
 use policy::{By, Decision, Effect, PathAccess, Policy, Request};
 use std::collections::HashSet;
-use std::os::unix::ffi::OsStrExt;
-use std::path::Path;
 use std::sync::Mutex;
 use wali_core::decode::Call;
 use wali_core::table::{self, Arg, SYSCALLS};
@@ -38,8 +36,7 @@ impl PolicyGate {
             Some(Arg::UInt) => call.raw[i] as u32 as u64,
             _ => call.raw[i] as u64,
         });
-        let wasm_target = call.sys.name == "execve"
-            && call.path(0).is_some_and(|p| is_wasm(Path::new(std::ffi::OsStr::from_bytes(p.to_bytes()))));
+        let wasm_target = call.sys.name == "execve" && call.path(0).is_some_and(wali_core::emu::process::is_wasm);
         Request { sys, args, copied: std::array::from_fn(|i| call.copied(i)), wasm_target }
     }
 
@@ -99,13 +96,6 @@ impl PolicyGate {
         let outcome = if d.effect == Effect::Kill { "kills the guest on" } else { "denied" };
         eprintln!("waligate: policy {policy:?} {outcome} {name}: {what}; {fix}");
     }
-}
-
-fn is_wasm(path: &Path) -> bool {
-    let mut magic = [0u8; 4];
-    std::fs::File::open(path)
-        .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
-        .is_ok_and(|_| &magic == b"\0asm")
 }
 
 thread_local! {

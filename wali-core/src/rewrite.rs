@@ -27,8 +27,8 @@ fn shared(mut ty: MemoryType) -> MemoryType {
 /// Largest Wasm32 memory in pages (4 GiB).
 const MAX_PAGES: u64 = 65536;
 
-/// Rewrites `wasm`; returns the new bytes and the memory's type.
-pub fn rewrite(wasm: &[u8]) -> Result<(Vec<u8>, MemoryType)> {
+/// Rewrites `wasm` (the memory's type is then that of its import).
+pub fn rewrite(wasm: &[u8]) -> Result<Vec<u8>> {
     wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
         .validate_all(wasm)
         .context("not a valid WebAssembly module")?;
@@ -120,5 +120,5 @@ pub fn rewrite(wasm: &[u8]) -> Result<(Vec<u8>, MemoryType)> {
     if pending_exports.is_none() {
         bail!("the module exports nothing; a WALI module exports _start and memory");
     }
-    Ok((out.finish(), memory))
+    Ok(out.finish())
 }

@@ -77,7 +77,7 @@ pub fn load(engine: &Engine, path: &std::path::Path, cache_dir: Option<&std::pat
 /// Compiles (or loads from the cache) the rewritten form of `wasm`.
 pub fn load_bytes(engine: &Engine, wasm: &[u8], cache_dir: Option<&std::path::Path>) -> Result<Module> {
     cache::load_or_compile(engine, wasm, cache_dir, || {
-        let (rewritten, _) = rewrite(wasm)?;
+        let rewritten = rewrite(wasm)?;
         with_signals_blocked(|| Ok(Module::new(engine, rewritten)?))
     })
 }

@@ -53,8 +53,9 @@ fn strings(mem: &MemView, addr: u32, total: &mut usize) -> SysResult<Vec<CString
     Ok(out)
 }
 
-/// Whether `path` names a WebAssembly module (by its magic number).
-fn is_wasm(path: &CStr) -> bool {
+/// Whether `path` names a WebAssembly module (by its magic number): what
+/// execve runs in a fresh waligate rather than natively.
+pub fn is_wasm(path: &CStr) -> bool {
     let mut magic = [0u8; 4];
     std::fs::File::open(std::ffi::OsStr::from_bytes(path.to_bytes()))
         .and_then(|mut f| std::io::Read::read_exact(&mut f, &mut magic))
