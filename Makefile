@@ -12,4 +12,4 @@ example: setup
 
 # Run every test (the test harness builds the guests itself).
 test: setup
-	cargo test --workspace
+	cargo test --workspace --no-fail-fast

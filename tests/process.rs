@@ -31,7 +31,18 @@ fn identity_time_limits_and_signals() {
         libc::uname(&mut uts);
         let mut rl: libc::rlimit = std::mem::zeroed();
         libc::getrlimit(libc::RLIMIT_NOFILE, &mut rl);
-        (uts, rl, [libc::getuid(), libc::geteuid(), libc::getgid(), libc::getegid()])
+        (
+            uts,
+            rl,
+            [
+                libc::getuid(),
+                libc::geteuid(),
+                libc::getgid(),
+                libc::getegid(),
+                libc::getpgid(0) as u32,
+                libc::getsid(0) as u32,
+            ],
+        )
     };
     let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
     let realtime: u64 =
@@ -39,7 +50,7 @@ fn identity_time_limits_and_signals() {
     assert!(now.abs_diff(realtime) <= 5, "guest time {realtime} vs {now}");
 
     let expected = format!(
-        "pid {pid}\nppid {ppid}\ntid is pid = true\nids {} {} {} {}\ngetpgid = true\ngetsid = true\n\
+        "pid {pid}\nppid {ppid}\ntid is pid = true\nids {} {} {} {}\npgid {pgid}\nsid {sid}\n\
          uname = 0\nsysname {}\nrelease {}\nmachine {}\nsysinfo = 0 uptime positive true\n\
          getrlimit = 0\nnofile {} {}\nprlimit64 = 0 old matches true\nnofile now 64\ngetrusage = 0\n\
          nanosleep = 0\nclock_nanosleep = 0\nmonotonic advanced >= 4ms true\nclock_getres 0 1\n\
@@ -61,6 +72,8 @@ fn identity_time_limits_and_signals() {
         nofile.rlim_cur,
         nofile.rlim_max,
         ppid = std::process::id(),
+        pgid = ids[4],
+        sid = ids[5],
     );
     assert_eq!(stdout, expected);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));

@@ -38,8 +38,8 @@ fn main() -> i32 {
     println!("ids {} {} {} {}", unsafe { SYS_getuid() }, unsafe { SYS_geteuid() }, unsafe { SYS_getgid() }, unsafe {
         SYS_getegid()
     });
-    println!("getpgid = {}", unsafe { SYS_getpgid(0) } > 0);
-    println!("getsid = {}", unsafe { SYS_getsid(0) } > 0);
+    println!("pgid {}", unsafe { SYS_getpgid(0) });
+    println!("sid {}", unsafe { SYS_getsid(0) });
     let mut uts = [0u8; 390];
     println!("uname = {}", show(unsafe { SYS_uname(ptr(uts.as_mut_ptr())) }));
     println!("sysname {}", cstr_at(&uts[0..65]));
