@@ -165,8 +165,12 @@ fn environment(args: &RunArgs) -> Result<Vec<String>> {
     if let Some(fd) = args.env_fd {
         env.extend(read_env_fd(fd)?.lines().filter(|l| !l.is_empty()).map(str::to_owned));
     }
+    // A WALI program's entries are checked again when its env file is
+    // written (one entry per line); a WASI program's may hold newlines.
     for entry in &args.env {
-        wali_core::envfile::validate(entry)?;
+        if entry.split_once('=').is_none_or(|(key, _)| key.is_empty()) {
+            anyhow::bail!("invalid --env {entry:?}: expected KEY=VALUE");
+        }
         env.push(entry.clone());
     }
     Ok(env)
@@ -327,8 +331,15 @@ fn run(args: RunArgs) -> Result<i32> {
         interface: Some(interface),
         preopens,
         wasi_env,
+        on_exit: Some(Box::leak(Box::new(move |outcome: &Outcome| report(outcome, policy_gate)))),
     })?;
-    let kind = match &outcome {
+    report(&outcome, policy_gate);
+    Ok(outcome.status())
+}
+
+/// Tells the user and the audit trail how the guest ended.
+fn report(outcome: &Outcome, gate: Option<&PolicyGate>) {
+    let kind = match outcome {
         Outcome::Exited(_) => "exited",
         Outcome::Trapped(e) => {
             eprintln!("waligate: guest trapped: {e}");
@@ -339,8 +350,7 @@ fn run(args: RunArgs) -> Result<i32> {
             "killed"
         }
     };
-    if let Some(g) = policy_gate {
+    if let Some(g) = gate {
         g.audit().exit(kind, outcome.status());
     }
-    Ok(outcome.status())
 }

@@ -1,5 +1,6 @@
 //! Process identity, time, limits and signal dispositions, compared with
-//! what the kernel tells this test process natively.
+//! what the kernel tells this test process natively; fork, wait4 and
+//! execve after fork.
 
 mod common;
 use common::*;
@@ -77,4 +78,30 @@ fn identity_time_limits_and_signals() {
     );
     assert_eq!(stdout, expected);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn fork_pipe_and_wait4() {
+    let r = run("fork", &["pipe"]);
+    assert_eq!(
+        r.stdout,
+        "fork = child pid\nfrom the pipe: child true sees marker 2\nparent still sees marker 1\n\
+         wait4 returned the child = true\nchild exited = true, status 3\n"
+    );
+    assert_eq!((r.status, r.stderr.as_str()), (0, ""));
+}
+
+#[test]
+fn fork_then_execve_of_another_guest() {
+    let hello = guest("hello");
+    let r = run("fork", &["exec", hello.to_str().unwrap()]);
+    assert_eq!(
+        r.stdout,
+        format!(
+            "hello from a WALI guest\nargv[0] = {}\nargv[1] = from-fork\nenv GREETING=forked\n\
+             wait4 returned the child = true\nchild exited = true, status 0\n",
+            hello.display()
+        )
+    );
+    assert_eq!((r.status, r.stderr.as_str()), (0, ""));
 }

@@ -38,5 +38,9 @@ fn no_environment_is_inherited() {
 fn bad_env_entry_is_rejected() {
     let r = capture(waligate().args(["run", "--env", "NOEQUALS"]).arg(guest("hello")));
     assert_eq!(r.status, 125);
-    assert_eq!(r.stderr, "waligate: invalid environment entry \"NOEQUALS\": expected KEY=VALUE on one line\n");
+    assert_eq!(r.stderr, "waligate: invalid --env \"NOEQUALS\": expected KEY=VALUE\n");
+    // A WALI program reads its environment one entry per line.
+    let r = capture(waligate().args(["run", "--env", "A=new\nline"]).arg(guest("hello")));
+    assert_eq!(r.status, 125);
+    assert_eq!(r.stderr, "waligate: invalid environment entry \"A=new\\nline\": expected KEY=VALUE on one line\n");
 }

@@ -193,7 +193,7 @@ fn args_transcript(args: &[&str], env: &[(&str, &str)]) -> String {
 #[test]
 fn args_and_environment() {
     let args = ["plain", "", "héllo wörld", "日本語", "two  spaces"];
-    let env = [("A", "1"), ("EMPTY", ""), ("UNI", "ünï ✓"), ("EQ", "x=y=z"), ("PATH", "/bin")];
+    let env = [("A", "1"), ("EMPTY", ""), ("UNI", "ünï ✓"), ("EQ", "x=y=z"), ("PATH", "/bin"), ("NL", "new\nline")];
     let run = differential("wasi_args", &args, &env, b"", nothing);
     assert_eq!(run.stdout, args_transcript(&args, &env));
     assert_eq!((run.status, run.stderr.as_str()), (0, ""));

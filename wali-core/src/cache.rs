@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use wasmtime::{Engine, Module};
 
 /// Bump when the rewrite or the cache layout changes.
-const FORMAT: &[u8] = b"waligate-module-cache-1";
+const FORMAT: &[u8] = b"waligate-module-cache-2";
 
 /// The default cache directory: `$WALIGATE_CACHE_DIR`, else
 /// `$XDG_CACHE_HOME/waligate`, else `$HOME/.cache/waligate`.

@@ -15,6 +15,7 @@ impl Errno {
     pub const ENOTTY: Errno = Errno(libc::ENOTTY);
     pub const E2BIG: Errno = Errno(libc::E2BIG);
     pub const EAGAIN: Errno = Errno(libc::EAGAIN);
+    pub const EINTR: Errno = Errno(libc::EINTR);
 
     /// The value a syscall returns to the guest for this error.
     pub fn ret(self) -> i64 {

@@ -13,6 +13,7 @@ pub mod gate;
 pub mod guest;
 pub mod linker;
 pub mod memory;
+pub mod process;
 pub mod regions;
 pub mod rewrite;
 pub mod run;

@@ -4,6 +4,7 @@
 //! threads, setjmp) are checked against their fixed types.
 
 use crate::dispatch::{Space, dispatch};
+use crate::emu::signal;
 use crate::errno::Errno;
 use crate::guest::{Guest, Stop};
 use crate::table::{self, Imp, Syscall, Why};
@@ -133,8 +134,15 @@ fn define_syscall(
             let v = unsafe { vals[i].assume_init_ref() };
             *slot = if shape.wide & (1 << i) != 0 { v.get_i64() } else { v.get_i32() as i64 };
         }
-        let ret = dispatch(&mut caller, space, sys, raw)?;
-        crate::emu::signal::deliver_pending(&mut caller)?;
+        let ret = loop {
+            let ret = dispatch(&mut caller, space, sys, raw)?;
+            // A call interrupted for guest handlers is restarted after them
+            // if they all asked for it and the call allows it.
+            let delivered = signal::deliver_pending(&mut caller)?;
+            if ret != Errno::EINTR.ret() || delivered != Some(true) || !signal::restartable(sys.name) {
+                break ret;
+            }
+        };
         match shape.result {
             Some(true) => vals[0] = MaybeUninit::new(ValRaw::i64(ret)),
             Some(false) => vals[0] = MaybeUninit::new(ValRaw::i32(ret as i32)),
@@ -203,7 +211,8 @@ fn define_aux(linker: &mut Linker<Guest>, name: &str, ty: &FuncType) -> Result<(
         "__get_init_envfile" => {
             expect(name, ty, &[I32, I32], &[I32])?;
             linker.func_wrap(WALI, name, |c: Caller<'_, Guest>, buf: u32, size: u32| {
-                let Some(file) = &c.data().envfile else {
+                let envfile = c.data().process.lock_envfile();
+                let Some(file) = envfile.as_ref() else {
                     return 0;
                 };
                 let bytes = file.path.as_bytes_with_nul();
@@ -217,7 +226,9 @@ fn define_aux(linker: &mut Linker<Guest>, name: &str, ty: &FuncType) -> Result<(
         }
         "__wasm_thread_spawn" => {
             expect(name, ty, &[I32, I32], &[I32])?;
-            linker.func_wrap(WALI, name, |_: i32, _: i32| Errno::EAGAIN.ret() as i32)?;
+            linker.func_wrap(WALI, name, |mut c: Caller<'_, Guest>, fnidx: u32, arg: u32| {
+                crate::process::spawn_thread(&mut c, fnidx, arg)
+            })?;
         }
         "setjmp" => {
             expect(name, ty, &[I32], &[I32])?;

@@ -3,16 +3,17 @@
 use crate::cache;
 use crate::envfile::EnvFile;
 use crate::gate::Gate;
-use crate::guest::{Guest, Stop};
+use crate::guest::Guest;
 use crate::linker::define_imports;
 use crate::memory::LinearMemory;
-use crate::rewrite::{MEMORY_MODULE, MEMORY_NAME, rewrite};
+use crate::process::{Ending, Process, Spawner, ending, instantiate, new_store, park_forever};
+use crate::rewrite::{MEMORY_MODULE, MEMORY_NAME, TABLE_EXPORT, rewrite};
 use crate::wasi::{self, Interface, Preopen};
 use anyhow::{Context, Result, bail};
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
-use wasmtime::{Config, Engine, ExternType, Linker, Module, OptLevel, Store};
+use wasmtime::{Config, Engine, ExternType, Linker, Module, OptLevel};
 
 /// Exit status of a guest that trapped (a Wasm fault).
 pub const EXIT_TRAP: i32 = 134;
@@ -37,6 +38,9 @@ pub struct RunOptions {
     /// `KEY=VALUE` entries for a WASI application (a WALI program reads
     /// `env` instead).
     pub wasi_env: Vec<String>,
+    /// Reports the outcome when a thread other than the main one ends the
+    /// process (the process then exits with the outcome's status).
+    pub on_exit: Option<crate::process::ExitHook>,
 }
 
 /// How a guest run ended.
@@ -62,8 +66,15 @@ impl Outcome {
 /// The engine configuration every WALI module is compiled for.
 pub fn engine() -> Result<Engine> {
     let mut config = Config::new();
-    config.wasm_threads(true).shared_memory(true).wasm_multi_memory(true).cranelift_opt_level(OptLevel::Speed);
-    Ok(Engine::new(&config)?)
+    config
+        .wasm_threads(true)
+        .shared_memory(true)
+        .wasm_multi_memory(true)
+        .cranelift_opt_level(OptLevel::Speed)
+        .epoch_interruption(true);
+    let engine = Engine::new(&config)?;
+    crate::emu::signal::watch(&engine);
+    Ok(engine)
 }
 
 /// Compiles (or loads from the cache) the rewritten module.
@@ -117,22 +128,24 @@ pub fn run(opts: RunOptions) -> Result<Outcome> {
         .iter()
         .map(|a| CString::new(a.as_bytes()).context("argument contains a NUL byte"))
         .collect::<Result<Vec<_>>>()?;
+    let process = Process::new(opts.env, opts.on_exit);
     let mut linker = Linker::new(&engine);
     let mut store = match interface {
         Interface::Wali => {
-            let guest = Guest::new(LinearMemory::new(app_memory.clone()), argv, opts.env, opts.gate);
-            let store = Store::new(&engine, guest);
+            let guest = Guest::new(LinearMemory::new(app_memory.clone()), argv.into(), process.clone(), opts.gate);
+            let store = new_store(&module, guest);
             define_imports(&mut linker, &module, &[MEMORY_MODULE])
                 .with_context(|| format!("cannot link {}", opts.module.display()))?;
             linker.define(&store, MEMORY_MODULE, MEMORY_NAME, app_memory)?;
+            process.set_spawner(Spawner { linker: linker.clone(), module: module.clone() });
             store
         }
         Interface::Wasi => {
             let shim =
                 load_bytes(&engine, opts.shim, opts.cache_dir.as_deref()).context("cannot load the WASI shim")?;
             let shim_memory = wasi::memory_for(&engine, &shim)?;
-            let guest = Guest::for_wasi(shim_memory.clone(), app_memory.clone(), opts.gate);
-            let mut store = Store::new(&engine, guest);
+            let guest = Guest::for_wasi(shim_memory.clone(), app_memory.clone(), process.clone(), opts.gate);
+            let mut store = new_store(&shim, guest);
             let args: Vec<Vec<u8>> = argv.iter().map(|a| a.as_bytes().to_vec()).collect();
             let config = wasi::config_bytes(&args, &opts.wasi_env, &opts.preopens);
             let cache_dir = opts.cache_dir.as_deref();
@@ -141,25 +154,31 @@ pub fn run(opts: RunOptions) -> Result<Outcome> {
             store
         }
     };
-    let result = linker
-        .instantiate(&mut store, &module)
-        .and_then(|instance| instance.get_typed_func::<(), ()>(&mut store, "_start"))
-        .and_then(|start| start.call(&mut store, ()));
-    let Err(e) = result else { return Ok(Outcome::Exited(0)) };
-    if let Some(stop) = e.downcast_ref::<Stop>() {
-        return Ok(match stop {
-            Stop::Exit(status) => Outcome::Exited(*status),
-            Stop::Killed(why) => Outcome::Killed(why.clone()),
-        });
-    }
-    // Anything but a trap (an import the host cannot satisfy, say) is a
-    // failure to start the guest, not the guest's fault.
-    let Some(trap) = e.downcast_ref::<wasmtime::Trap>() else {
-        return Err(anyhow::Error::from(e).context(format!("cannot start {}", opts.module.display())));
+    let result = instantiate(&linker, &mut store, &module, true).and_then(|instance| {
+        if interface == Interface::Wali {
+            store.data_mut().table = instance.get_table(&mut store, TABLE_EXPORT);
+        }
+        instance.get_typed_func::<(), ()>(&mut store, "_start")?.call(&mut store, ())
+    });
+    let ending = match result {
+        Ok(()) => Ending::Process(Outcome::Exited(0)),
+        // Anything but a stop or a trap (an import the host cannot
+        // satisfy, say) is a failure to start the guest, not its fault.
+        Err(e) => ending(e).map_err(|e| e.context(format!("cannot start {}", opts.module.display())))?,
     };
-    let mut message = trap.to_string();
-    if let Some(bt) = e.downcast_ref::<wasmtime::WasmBacktrace>() {
-        message = format!("{message}\n{bt}");
+    let outcome = match ending {
+        Ending::Process(outcome) => outcome,
+        Ending::Thread(status) => {
+            if !process.thread_exited(store.data()) {
+                // Other threads run on; the last one ends the process.
+                park_forever();
+            }
+            Outcome::Exited(status)
+        }
+    };
+    if !process.claim_end() {
+        park_forever();
     }
-    Ok(Outcome::Trapped(message))
+    drop(process.lock_envfile().take());
+    Ok(outcome)
 }

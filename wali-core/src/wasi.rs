@@ -226,8 +226,13 @@ pub fn memory_for(engine: &Engine, module: &Module) -> Result<SharedMemory> {
 impl Guest {
     /// Guest state for a WASI application: the shim's memory is the one
     /// `wali` calls address, the application's the one `wali_app` calls do.
-    pub fn for_wasi(shim: SharedMemory, app: SharedMemory, gate: &'static dyn crate::gate::Gate) -> Guest {
-        let mut g = Guest::new(LinearMemory::new(shim), Vec::new(), None, gate);
+    pub fn for_wasi(
+        shim: SharedMemory,
+        app: SharedMemory,
+        process: std::sync::Arc<crate::process::Process>,
+        gate: &'static dyn crate::gate::Gate,
+    ) -> Guest {
+        let mut g = Guest::new(LinearMemory::new(shim), Vec::new().into(), process, gate);
         g.app_memory = Some(LinearMemory::new(app));
         g
     }

@@ -9,7 +9,7 @@ use super::{sys, tri};
 use crate::decode::Call;
 use crate::errno::{Errno, SysResult};
 use crate::guest::{Guest, Stop};
-use crate::memory::{MemView, WASM_PAGE};
+use crate::memory::{LinearMemory, MemView, WASM_PAGE};
 use crate::regions::RegionSet;
 use wasmtime::Caller;
 
@@ -55,16 +55,15 @@ fn map_fixed(mem: &MemView, start: u64, len: u64, flags: i32, fd: i32, off: i64)
 }
 
 /// Finds `len` bytes of free owned memory, growing linear memory if needed.
-fn allocate(caller: &mut Caller<'_, Guest>, len: u64) -> SysResult<u64> {
-    if let Some(start) = caller.data().mm.free.find_fit(len) {
-        caller.data_mut().mm.free.remove(start, start + len);
+fn allocate(mm: &mut MmapState, memory: &LinearMemory, len: u64) -> SysResult<u64> {
+    if let Some(start) = mm.free.find_fit(len) {
+        mm.free.remove(start, start + len);
         return Ok(start);
     }
-    let end = caller.data().memory.view().size();
-    let tail = caller.data().mm.free.ending_at(end).map_or(end, |(s, _)| s);
+    let end = memory.view().size();
+    let tail = mm.free.ending_at(end).map_or(end, |(s, _)| s);
     let pages = (tail + len - end).div_ceil(WASM_PAGE);
-    let old = caller.data().memory.grow(pages).ok_or(Errno::ENOMEM)?;
-    let mm = &mut caller.data_mut().mm;
+    let old = memory.grow(pages).ok_or(Errno::ENOMEM)?;
     mm.owned.insert(old, old + pages * WASM_PAGE);
     mm.free.insert(old, old + pages * WASM_PAGE);
     let start = mm.free.find_fit(len).ok_or(Errno::ENOMEM)?;
@@ -85,6 +84,8 @@ pub fn brk(_: &mut Caller<'_, Guest>, _: &Call<'_>) -> Result<i64, Stop> {
 }
 
 pub fn mmap(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
+    let process = caller.data().process.clone();
+    let mut mm = process.lock_mm();
     let (addr, flags, fd, off) = (call.addr(0) as u64, call.raw[3] as i32, call.raw[4] as i32, call.raw[5]);
     let (prot, len) = (call.raw[2] as i32, length(call, 1));
     let kind = flags & 0x0f;
@@ -113,14 +114,13 @@ pub fn mmap(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop
         if addr + len > call.mem.size() {
             return Ok(Errno::ENOMEM.ret());
         }
-        let mm = &mut caller.data_mut().mm;
         if flags & libc::MAP_FIXED_NOREPLACE != 0 && !mm.free.contains(addr, addr + len) {
             return Ok(Errno(libc::EEXIST).ret());
         }
         mm.free.remove(addr, addr + len);
         addr
     } else {
-        tri!(allocate(caller, len))
+        tri!(allocate(&mut mm, &caller.data().memory, len))
     };
     let mem = caller.data().memory.view();
     let shared = kind != libc::MAP_PRIVATE;
@@ -140,7 +140,7 @@ pub fn mmap(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop
         Ok(()) => Ok(start as i64),
         Err(e) => {
             let _ = zero(&mem, start, len);
-            release(&mut caller.data_mut().mm, start, start + len);
+            release(&mut mm, start, start + len);
             Ok(e.ret())
         }
     }
@@ -170,6 +170,8 @@ fn mappable_len(fd: i32, off: i64, len: u64) -> SysResult<u64> {
 }
 
 pub fn munmap(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
+    let process = caller.data().process.clone();
+    let mut mm = process.lock_mm();
     let (addr, len) = (call.addr(0) as u64, length(call, 1));
     if !aligned(addr) || len == 0 || addr + len > ADDRESS_SPACE {
         return Ok(Errno::EINVAL.ret());
@@ -177,12 +179,14 @@ pub fn munmap(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, St
     let end = (addr + len).min(call.mem.size());
     if addr < end {
         tri!(zero(&call.mem, addr, end - addr));
-        release(&mut caller.data_mut().mm, addr, end);
+        release(&mut mm, addr, end);
     }
     Ok(0)
 }
 
 pub fn mremap(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
+    let process = caller.data().process.clone();
+    let mut mm = process.lock_mm();
     let (old, old_len, new_len, flags) = (call.addr(0) as u64, length(call, 1), length(call, 2), call.raw[3] as i32);
     let new_addr = call.addr(4) as u64;
     let known = libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED;
@@ -197,12 +201,12 @@ pub fn mremap(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, St
     }
     if !fixed && new_len <= old_len {
         tri!(zero(&mem, old + new_len, old_len - new_len));
-        release(&mut caller.data_mut().mm, old + new_len, old + old_len);
+        release(&mut mm, old + new_len, old + old_len);
         return Ok(old as i64);
     }
-    if !fixed && caller.data().mm.free.contains(old + old_len, old + new_len) {
+    if !fixed && mm.free.contains(old + old_len, old + new_len) {
         // Grow in place over free, already zeroed memory.
-        caller.data_mut().mm.free.remove(old + old_len, old + new_len);
+        mm.free.remove(old + old_len, old + new_len);
         return Ok(old as i64);
     }
     if !may_move {
@@ -215,10 +219,10 @@ pub fn mremap(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, St
         if new_addr + new_len > mem.size() {
             return Ok(Errno::ENOMEM.ret());
         }
-        caller.data_mut().mm.free.remove(new_addr, new_addr + new_len);
+        mm.free.remove(new_addr, new_addr + new_len);
         new_addr
     } else {
-        tri!(allocate(caller, new_len))
+        tri!(allocate(&mut mm, &caller.data().memory, new_len))
     };
     let mem = caller.data().memory.view();
     // The kernel moves the pages (anonymous or file-backed) to the target.
@@ -229,11 +233,11 @@ pub fn mremap(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, St
     let flags = (libc::MREMAP_MAYMOVE | libc::MREMAP_FIXED) as u64;
     let r = sys(libc::SYS_mremap, [mem.host_addr(old) as u64, moved, moved, flags, mem.host_addr(target) as u64, 0]);
     if r < 0 {
-        release(&mut caller.data_mut().mm, target, target + new_len);
+        release(&mut mm, target, target + new_len);
         return Ok(r);
     }
     tri!(zero(&mem, old, old_len));
-    release(&mut caller.data_mut().mm, old, old + old_len);
+    release(&mut mm, old, old + old_len);
     Ok(target as i64)
 }
 

@@ -11,17 +11,38 @@ use wasmtime::Caller;
 
 /// `exit` ends the calling thread; with one thread, that is the process.
 pub fn exit(_: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
-    Err(Stop::Exit(call.raw[0] as i32 & 0xff))
+    Err(Stop::ThreadExit(call.raw[0] as i32 & 0xff))
 }
 
 pub fn exit_group(_: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
     Err(Stop::Exit(call.raw[0] as i32 & 0xff))
 }
 
-/// The kernel keeps the translated address and clears it at thread exit.
-pub fn set_tid_address(_: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
-    let p = tri!(call.mem.ptr(call.addr(0), 4));
-    Ok(sys(libc::SYS_set_tid_address, [p as u64, 0, 0, 0, 0, 0]))
+/// The host keeps the address and clears it when the guest thread ends
+/// (see [`crate::process::clear_child_tid`]); the host thread's own
+/// clear-tid word belongs to its C library and is left alone. Like the
+/// kernel, any address is accepted and the caller's TID returned.
+pub fn set_tid_address(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
+    caller.data_mut().clear_tid = call.addr(0);
+    Ok(sys(libc::SYS_gettid, [0; 6]))
+}
+
+/// fork, vfork, and clone with only a termination signal: the whole host
+/// forks and the child continues in the same instance.
+pub fn fork(caller: &mut Caller<'_, Guest>, _: &Call<'_>) -> Result<i64, Stop> {
+    Ok(match caller.data().process.fork() {
+        Ok(pid) => pid as i64,
+        Err(e) => e.ret(),
+    })
+}
+
+/// clone as musl's fork and posix_spawn fallbacks use it (no shared
+/// memory, no new stack); thread creation goes through `__wasm_thread_spawn`.
+pub fn clone(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
+    if call.raw[0] as u64 != libc::SIGCHLD as u64 || call.raw[1] as u32 != 0 {
+        return Ok(Errno::EINVAL.ret());
+    }
+    fork(caller, call)
 }
 
 /// Longest single argument or environment string (the kernel's MAX_ARG_STRLEN).
@@ -78,7 +99,7 @@ pub fn execve(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, St
     let envp = tri!(strings(&call.mem, call.addr(2), &mut total));
     // The process image is about to be replaced: remove the private
     // environment directory now, as its owner will not run again.
-    caller.data_mut().envfile = None;
+    drop(caller.data().process.lock_envfile().take());
     let err = if is_wasm(path) { exec_wasm(path, &argv, &envp) } else { exec_native(path, &argv, &envp) };
     Ok(err.ret())
 }

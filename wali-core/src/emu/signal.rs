@@ -6,11 +6,12 @@ use super::{sys, tri};
 use crate::decode::Call;
 use crate::errno::Errno;
 use crate::guest::{Guest, Stop};
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use wasmtime::Caller;
+use wasmtime::{AsContextMut, Caller, Engine, StoreContextMut, UpdateDeadline};
 
 /// Kernel signal count plus one (signals are 1..=64).
-const NSIG: usize = 65;
+pub const NSIG: usize = 65;
 /// WALI's `SIG_IGN` (not 1, which can be a table index).
 pub const GUEST_SIG_IGN: u32 = -2i32 as u32;
 pub const GUEST_SIG_DFL: u32 = 0;
@@ -54,26 +55,62 @@ impl GuestAction {
     }
 }
 
+/// The process's dispositions, indexed by signal number.
+pub type SignalActions = [GuestAction; NSIG];
+
+/// Signal state of one guest thread.
 #[derive(Debug)]
-pub struct SignalState {
-    pub actions: [GuestAction; NSIG],
-    /// Signals whose handler is running (bit n-1 for signal n).
-    pub running: u64,
+pub struct ThreadSignals {
     /// The guest's alternate stack `{sp, flags, size}`, never installed.
     altstack: (u32, i32, u32),
+    /// The store's epoch callback is running (it cannot be re-entered).
+    in_epoch_callback: bool,
 }
 
-impl Default for SignalState {
+impl Default for ThreadSignals {
     fn default() -> Self {
-        SignalState { actions: [GuestAction::default(); NSIG], running: 0, altstack: (0, libc::SS_DISABLE, 0) }
+        ThreadSignals { altstack: (0, libc::SS_DISABLE, 0), in_epoch_callback: false }
     }
 }
 
-/// Signals that arrived for guest handlers and wait for delivery.
-pub static PENDING: AtomicU64 = AtomicU64::new(0);
+/// The store's epoch callback: a signal bumped the epoch, so running code
+/// stopped at an epoch check; deliver what arrived on this thread.
+pub fn on_epoch(mut store: StoreContextMut<'_, Guest>) -> wasmtime::Result<UpdateDeadline> {
+    store.data_mut().signals.in_epoch_callback = true;
+    let delivered = deliver_pending(&mut store);
+    store.data_mut().signals.in_epoch_callback = false;
+    delivered?;
+    Ok(UpdateDeadline::Continue(1))
+}
+
+thread_local! {
+    /// Signals that arrived on this thread for guest handlers and wait for
+    /// delivery (bit n-1 for signal n). A const-initialised atomic without
+    /// destructor: safe to touch from a signal handler.
+    static PENDING: AtomicU64 = const { AtomicU64::new(0) };
+}
+
+/// The engine whose epoch a signal bumps, so that running Wasm code stops
+/// at its next epoch check and the store's callback delivers the signal.
+static EPOCH: OnceLock<Engine> = OnceLock::new();
+
+/// Lets signals interrupt long computation on `engine` (built with epoch
+/// interruption).
+pub fn watch(engine: &Engine) {
+    let _ = EPOCH.set(engine.clone());
+}
 
 extern "C" fn mark_pending(signo: libc::c_int) {
-    PENDING.fetch_or(1 << (signo - 1), Ordering::SeqCst);
+    PENDING.with(|p| p.fetch_or(1 << (signo - 1), Ordering::SeqCst));
+    // An atomic increment: async-signal-safe.
+    if let Some(engine) = EPOCH.get() {
+        engine.increment_epoch();
+    }
+}
+
+/// A forked child starts with no pending signals.
+pub fn forget_pending() {
+    PENDING.with(|p| p.store(0, Ordering::SeqCst));
 }
 
 /// The kernel disposition that stands in for a guest one.
@@ -109,11 +146,14 @@ pub fn rt_sigaction(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i
     {
         return Ok(e.ret());
     }
-    let state = &mut caller.data_mut().signals;
-    let old = state.actions[signum as usize];
-    if let Some(new) = new {
-        state.actions[signum as usize] = new;
-    }
+    let old = {
+        let mut actions = caller.data().process.lock_actions();
+        let old = actions[signum as usize];
+        if let Some(new) = new {
+            actions[signum as usize] = new;
+        }
+        old
+    };
     if oldact != 0 {
         tri!(call.mem.write(oldact, &old.encode()));
     }
@@ -122,8 +162,11 @@ pub fn rt_sigaction(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i
 
 /// Installs the kernel disposition standing in for a guest one.
 fn install(signum: i32, act: &GuestAction) -> Result<(), Errno> {
-    // SA_RESTORER and SA_ONSTACK name host machinery the guest has no say in.
-    let passed = libc::SA_RESTART | libc::SA_NOCLDSTOP | libc::SA_NOCLDWAIT | libc::SA_NODEFER | libc::SA_RESETHAND;
+    // SA_RESTORER and SA_ONSTACK name host machinery the guest has no say
+    // in. SA_RESTART is the host's to honour: a host call interrupted for
+    // a guest handler returns EINTR, the handler runs, and then the call is
+    // restarted or not (see `deliver_pending`).
+    let passed = libc::SA_NOCLDSTOP | libc::SA_NOCLDWAIT;
     // SAFETY: a zeroed sigaction is valid; the mask's first word is the
     // kernel's 64-signal set.
     unsafe {
@@ -191,43 +234,100 @@ pub fn sigaltstack(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i6
     Ok(0)
 }
 
-/// Runs the guest handlers of signals that arrived, at a safe point (after
-/// a host call returned). A handler is `table0[handler](signo)`; the signal
-/// is blocked while it runs unless `SA_NODEFER`, and `SA_RESETHAND` resets
-/// the disposition first, as the kernel would do.
-pub fn deliver_pending(caller: &mut Caller<'_, Guest>) -> wasmtime::Result<()> {
-    if PENDING.load(Ordering::Relaxed) == 0 {
-        return Ok(());
+/// Calls that return EINTR after a handler even with `SA_RESTART`
+/// (signal(7)); futex waits are among them for musl, which retries.
+const NEVER_RESTARTED: &[&str] = &[
+    "poll",
+    "ppoll",
+    "select",
+    "pselect6",
+    "epoll_wait",
+    "epoll_pwait",
+    "epoll_pwait2",
+    "nanosleep",
+    "clock_nanosleep",
+    "pause",
+    "rt_sigsuspend",
+    "rt_sigtimedwait",
+    "futex",
+    "io_getevents",
+    "semop",
+    "semtimedop",
+    "msgrcv",
+    "msgsnd",
+];
+
+/// Whether a call interrupted by handlers that all asked for `SA_RESTART`
+/// is carried out again.
+pub fn restartable(name: &str) -> bool {
+    !NEVER_RESTARTED.contains(&name)
+}
+
+/// Runs the guest handlers of signals that arrived on this thread, at a
+/// safe point: after a host call returned, or at an epoch check during
+/// computation. A handler is `table0[handler](signo)`, run with the
+/// signal (unless `SA_NODEFER`) and the action's mask blocked, as the
+/// kernel would run it; `SA_RESETHAND` resets the disposition first.
+/// Returns whether any handler ran and all that ran asked for `SA_RESTART`.
+pub fn deliver_pending(mut store: impl AsContextMut<Data = Guest>) -> wasmtime::Result<Option<bool>> {
+    if PENDING.with(|p| p.load(Ordering::Relaxed)) == 0 {
+        return Ok(None);
     }
-    let Some(table) = caller.get_export(crate::rewrite::TABLE_EXPORT).and_then(|e| e.into_table()) else {
-        return Ok(());
+    let mut store = store.as_context_mut();
+    let Some(table) = store.data().table else {
+        return Ok(None);
     };
+    let mut restart = None;
     loop {
-        let pending = PENDING.load(Ordering::SeqCst) & !caller.data().signals.running;
-        let Some(bit) = (0..64).find(|b| pending & (1 << b) != 0) else { return Ok(()) };
-        PENDING.fetch_and(!(1 << bit), Ordering::SeqCst);
+        let pending = PENDING.with(|p| p.load(Ordering::SeqCst));
+        if pending == 0 {
+            return Ok(restart);
+        }
+        let bit = pending.trailing_zeros();
+        PENDING.with(|p| p.fetch_and(!(1 << bit), Ordering::SeqCst));
         let signo = bit as usize + 1;
-        let action = caller.data().signals.actions[signo];
+        let action = {
+            let mut actions = store.data().process.lock_actions();
+            let action = actions[signo];
+            if action.flags & libc::SA_RESETHAND as u64 != 0 && !matches!(action.handler, GUEST_SIG_DFL | GUEST_SIG_IGN)
+            {
+                actions[signo] = GuestAction::default();
+                let _ = install(signo as i32, &GuestAction::default());
+            }
+            action
+        };
         if matches!(action.handler, GUEST_SIG_DFL | GUEST_SIG_IGN) {
             continue;
         }
-        if action.flags & libc::SA_RESETHAND as u64 != 0 {
-            caller.data_mut().signals.actions[signo] = GuestAction::default();
-            let _ = install(signo as i32, &GuestAction::default());
-        }
-        let Some(func) = table.get(&mut *caller, action.handler as u64).and_then(|r| r.as_func().flatten().copied())
-        else {
+        let func = table.get(&mut store, action.handler as u64).and_then(|r| r.as_func().flatten().copied());
+        let Some(handler) = func.and_then(|f| f.typed::<i32, ()>(&store).ok()) else {
             continue;
         };
-        let Ok(handler) = func.typed::<i32, ()>(&*caller) else { continue };
-        let deferred = action.flags & libc::SA_NODEFER as u64 == 0;
-        if deferred {
-            caller.data_mut().signals.running |= 1 << bit;
+        let mut block = action.mask;
+        if action.flags & libc::SA_NODEFER as u64 == 0 {
+            block |= 1 << bit;
         }
-        let result = handler.call(&mut *caller, signo as i32);
-        if deferred {
-            caller.data_mut().signals.running &= !(1 << bit);
-        }
+        let old = thread_mask(libc::SIG_BLOCK, block & !engine_mask());
+        // The store's epoch callback is not reentrant: a handler runs to
+        // its end (or its next host call) before other signals are seen.
+        store.set_epoch_deadline(HANDLER_EPOCHS);
+        let result = handler.call(&mut store, signo as i32);
+        let nested = store.data().signals.in_epoch_callback;
+        store.set_epoch_deadline(if nested { HANDLER_EPOCHS } else { 1 });
+        thread_mask(libc::SIG_SETMASK, old);
         result?;
+        let asked = action.flags & libc::SA_RESTART as u64 != 0;
+        restart = Some(restart.unwrap_or(true) && asked);
     }
+}
+
+/// Epoch deadline while a handler runs: never reached.
+const HANDLER_EPOCHS: u64 = 1 << 62;
+
+/// Changes this thread's signal mask; returns the old one.
+fn thread_mask(how: i32, set: u64) -> u64 {
+    let mut old = 0u64;
+    // SAFETY: 8-byte kernel sigsets on both sides.
+    unsafe { libc::syscall(libc::SYS_rt_sigprocmask, how, &set as *const u64, &mut old as *mut u64, SIGSET_SIZE) };
+    old
 }
