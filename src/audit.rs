@@ -147,6 +147,21 @@ impl Audit {
         self.write(&event);
     }
 
+    /// Records what the kernel backstop (`layer`: seccomp or landlock) does
+    /// for this run: `state` is installed, disabled, unsupported...
+    pub fn backstop(&self, layer: &str, state: &str, detail: &str) {
+        self.write(&json!({
+            "event": "backstop",
+            "ts": now_ns(),
+            "seq": self.seq.fetch_add(1, Ordering::Relaxed),
+            "guest": self.guest,
+            "pid": self.pid,
+            "layer": layer,
+            "state": state,
+            "detail": detail,
+        }));
+    }
+
     /// Records how the run ended.
     pub fn exit(&self, outcome: &str, status: i32) {
         self.write(&json!({

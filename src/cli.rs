@@ -62,6 +62,23 @@ enum PolicyCommand {
         #[arg(short, long, value_name = "FILE")]
         output: PathBuf,
     },
+    /// Write the seccomp filter derived from a policy, in seccompiler's
+    /// JSON format (or, with --bpf, as the compiled BPF program).
+    Seccomp {
+        /// A policy file or built-in profile name.
+        policy: String,
+        /// Where to write the filter.
+        #[arg(short, long, value_name = "FILE")]
+        output: PathBuf,
+        /// Write the compiled program (struct sock_filter array) instead.
+        #[arg(long)]
+        bpf: bool,
+    },
+    /// Print the Landlock ruleset derived from a policy's fs grants.
+    Landlock {
+        /// A policy file or built-in profile name.
+        policy: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -110,6 +127,14 @@ struct RunArgs {
     /// Print every call on stderr as strace does.
     #[arg(long)]
     strace: bool,
+    /// Do not install the seccomp filter derived from the policy (for
+    /// debugging; said on stderr and in the audit trail).
+    #[arg(long)]
+    no_seccomp: bool,
+    /// Do not apply the Landlock ruleset derived from the fs grants (for
+    /// debugging; said on stderr and in the audit trail).
+    #[arg(long)]
+    no_landlock: bool,
     /// Do not read or write the compiled-module cache.
     #[arg(long)]
     no_cache: bool,
@@ -269,6 +294,31 @@ fn policy_command(cmd: PolicyCommand) -> Result<i32> {
             );
             Ok(0)
         }
+        PolicyCommand::Seccomp { policy, output, bpf } => {
+            let p = load_policy(&policy, &ctx)?;
+            let Some(plan) = crate::backstop::seccomp_plan(&p) else {
+                anyhow::bail!("{policy} denies nothing by default: there is no filter to write");
+            };
+            let bytes = if bpf {
+                let program = plan.bpf()?;
+                program
+                    .iter()
+                    .flat_map(|i| [&i.code.to_ne_bytes()[..], &[i.jt, i.jf], &i.k.to_ne_bytes()].concat())
+                    .collect()
+            } else {
+                (serde_json::to_string_pretty(&plan.json())? + "\n").into_bytes()
+            };
+            std::fs::write(&output, bytes).with_context(|| format!("cannot write {}", output.display()))?;
+            Ok(0)
+        }
+        PolicyCommand::Landlock { policy } => {
+            let p = load_policy(&policy, &ctx)?;
+            match crate::backstop::landlock_rules(&p) {
+                Some(rules) => print!("{}", policy::landlock::describe(&rules)),
+                None => println!("{policy} does not confine paths: no ruleset"),
+            }
+            Ok(0)
+        }
     }
 }
 
@@ -304,15 +354,19 @@ fn run(args: RunArgs) -> Result<i32> {
         grants.push((PathBuf::from(std::ffi::OsStr::from_bytes(e.path.to_bytes())), policy::access::READ));
     }
     // The gate lives as long as the process: the guest's calls borrow it.
-    let policy_gate: Option<&'static PolicyGate> = if args.policy == "none" {
+    let gated: Option<(&'static PolicyGate, crate::backstop::Backstop)> = if args.policy == "none" {
         None
     } else {
         let policy = load_policy(&args.policy, &context(grants)?)?;
+        let backstop = crate::backstop::Backstop::derive(&policy);
+        #[cfg(feature = "test-hooks")]
+        let policy = test_hooks::engine_policy(policy);
         let level = args.audit_level.unwrap_or(if policy.audit_all { Level::All } else { Level::Decisions });
         let guest_name = module.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
         let audit = Audit::new(args.audit.as_deref(), level, args.strace, &guest_name)?;
-        Some(Box::leak(Box::new(PolicyGate::new(policy, audit))))
+        Some((Box::leak(Box::new(PolicyGate::new(policy, audit))), backstop))
     };
+    let policy_gate = gated.as_ref().map(|(g, _)| *g);
     let gate: &'static dyn wali_core::Gate = match policy_gate {
         Some(g) => g,
         None => &wali_core::AllowAll,
@@ -332,6 +386,15 @@ fn run(args: RunArgs) -> Result<i32> {
         preopens,
         wasi_env,
         on_exit: Some(Box::leak(Box::new(move |outcome: &Outcome| report(outcome, policy_gate)))),
+        before_guest: gated.map(|(g, backstop)| {
+            let switches = crate::backstop::Switches { seccomp: !args.no_seccomp, landlock: !args.no_landlock };
+            Box::new(move || {
+                backstop.install(&switches, g.audit())?;
+                #[cfg(feature = "test-hooks")]
+                test_hooks::after_backstop();
+                Ok(())
+            }) as Box<dyn FnOnce() -> Result<()>>
+        }),
     })?;
     report(&outcome, policy_gate);
     Ok(outcome.status())
@@ -352,5 +415,31 @@ fn report(outcome: &Outcome, gate: Option<&PolicyGate>) {
     };
     if let Some(g) = gate {
         g.audit().exit(kind, outcome.status());
+    }
+}
+
+/// Hooks for the backstop tests, selected by `WALIGATE_TEST_HOOK`; only in
+/// builds with the `test-hooks` feature (the test build).
+#[cfg(feature = "test-hooks")]
+mod test_hooks {
+    fn hook() -> String {
+        std::env::var("WALIGATE_TEST_HOOK").unwrap_or_default()
+    }
+
+    /// `no-path-check`: the engine stops confining paths, so only Landlock
+    /// stands between the guest and files outside the grants.
+    pub fn engine_policy(policy: policy::Policy) -> policy::Policy {
+        if hook() == "no-path-check" { policy.without_fs_confinement() } else { policy }
+    }
+
+    /// `host-reboot`: the host itself calls reboot(2) with bad magic
+    /// (natively EINVAL, harmless), which no policy allows.
+    pub fn after_backstop() {
+        if hook() == "host-reboot" {
+            // SAFETY: bad magic numbers make reboot fail without effect.
+            let ret = unsafe { libc::syscall(libc::SYS_reboot, 0, 0, 0, 0) };
+            let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+            eprintln!("test hook: host reboot = {ret}, errno {errno}");
+        }
     }
 }

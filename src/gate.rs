@@ -30,6 +30,10 @@ impl PolicyGate {
         &self.audit
     }
 
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
     fn request<'a>(&self, sys: usize, call: &'a Call<'_>) -> Request<'a> {
         // Scalars as the kernel reads them: 32-bit unsigned ones zero-extended.
         let args = std::array::from_fn(|i| match call.sys.args.get(i) {

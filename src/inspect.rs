@@ -85,6 +85,7 @@ impl Report {
             }],
             remove_rules: Vec::new(),
             audit: None,
+            host: None,
         }
     }
 

@@ -94,6 +94,7 @@ pub fn learn(events: &[Value], name: &str) -> Result<PolicyFile> {
         rules,
         remove_rules: Vec::new(),
         audit: None,
+        host: None,
     })
 }
 

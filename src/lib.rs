@@ -2,6 +2,7 @@
 //! gate. This crate is the command line that wires the layers together.
 
 pub mod audit;
+pub mod backstop;
 pub mod cli;
 pub mod decode_args;
 pub mod gate;

@@ -6,7 +6,12 @@ use common::*;
 use serde_json::Value;
 use std::path::Path;
 
+/// The events of a log, without the backstop events every run starts with.
 fn events(path: &Path) -> Vec<Value> {
+    all_events(path).into_iter().filter(|e| e["event"] != "backstop").collect()
+}
+
+fn all_events(path: &Path) -> Vec<Value> {
     std::fs::read_to_string(path).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
 }
 
@@ -50,8 +55,9 @@ fn every_call_is_one_decoded_event() {
     assert_eq!(open["paths"], serde_json::json!([{"path": "/etc/shadow", "need": "write+create"}]));
     assert_eq!(ev[0]["rule"], "programs");
     assert_eq!(ev[1]["ret"].as_i64(), Some(i64::from(ev[1]["pid"].as_u64().unwrap() as u32)));
+    // The two backstop events come first.
     for (i, e) in ev.iter().enumerate() {
-        assert_eq!(e["seq"], i);
+        assert_eq!(e["seq"], i + 2);
         assert_eq!(e["guest"], "four.wat");
     }
     assert_eq!(ev[4]["event"], "exit");
@@ -258,4 +264,37 @@ fn wasi_calls_are_attributed_in_the_trail() {
     let app_calls: Vec<_> = calls.iter().skip_while(|(_, w, _)| *w == "__waligate_init").cloned().collect();
     assert_eq!(app_calls, [("wasi", "fd_write", "writev"), ("wasi", "proc_exit", "exit_group")]);
     assert!(calls.iter().all(|(layer, _, _)| *layer == "wasi"));
+}
+
+/// `(layer, state)` of each backstop event.
+fn backstop(path: &Path) -> Vec<(String, String)> {
+    all_events(path)
+        .iter()
+        .filter(|e| e["event"] == "backstop")
+        .map(|e| (e["layer"].as_str().unwrap().to_string(), e["state"].as_str().unwrap().to_string()))
+        .collect()
+}
+
+#[test]
+fn the_trail_says_which_kernel_layers_guard_the_run() {
+    let dir = scratch();
+    let log = dir.path().join("audit.jsonl");
+    let pair = |l: &str, s: &str| (l.to_string(), s.to_string());
+    let r = capture(waligate().arg("run").arg("--audit").arg(&log).arg(guest("hello")));
+    assert_eq!((r.status, r.stderr.as_str()), (0, ""));
+    assert_eq!(backstop(&log), [pair("landlock", "installed"), pair("seccomp", "installed")]);
+
+    // Turning a layer off is said on stderr and in the trail.
+    let r = capture(waligate().args(["run", "--no-seccomp", "--no-landlock", "--audit"]).arg(&log).arg(guest("hello")));
+    assert_eq!(r.status, 0);
+    assert_eq!(
+        r.stderr,
+        "waligate: warning: Landlock disabled by --no-landlock\nwaligate: warning: seccomp filter disabled by --no-seccomp\n"
+    );
+    assert_eq!(backstop(&log), [pair("landlock", "disabled"), pair("seccomp", "disabled")]);
+
+    // unrestricted confines no paths and denies nothing.
+    let r = capture(waligate().args(["run", "--policy", "unrestricted", "--audit"]).arg(&log).arg(guest("hello")));
+    assert_eq!(r.status, 0);
+    assert_eq!(backstop(&log), [pair("landlock", "not needed"), pair("seccomp", "not needed")]);
 }

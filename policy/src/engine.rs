@@ -162,6 +162,14 @@ impl Policy {
         Decision { effect, by, mode }
     }
 
+    /// This policy with its `fs` grants dropped, so paths are no longer
+    /// confined by the engine: for testing the kernel layer on its own.
+    #[doc(hidden)]
+    pub fn without_fs_confinement(mut self) -> Self {
+        self.fs = None;
+        self
+    }
+
     /// Whether deciding needs the paths a call names resolved.
     pub fn confines_paths(&self) -> bool {
         self.fs.is_some()

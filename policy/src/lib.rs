@@ -6,11 +6,13 @@ pub mod access;
 pub mod constants;
 pub mod engine;
 pub mod fds;
+pub mod landlock;
 pub mod load;
 pub mod model;
 pub mod net;
 pub mod paths;
 pub mod profiles;
+pub mod seccomp;
 pub mod spans;
 pub mod syscalls;
 

@@ -5,7 +5,7 @@
 use crate::access;
 use crate::constants::{errno, parse_value};
 use crate::engine::{CompiledRule, Cond, Effect, Grant, NetGrant, Policy};
-use crate::model::{Access, Action, AuditEvents, Mode, Op, PolicyFile, Rule, Scalar, Verdict};
+use crate::model::{Access, Action, AuditEvents, HostSpec, Mode, Op, PolicyFile, Rule, Scalar, Verdict};
 use crate::net::Endpoint;
 use crate::profiles;
 use crate::spans::spans;
@@ -270,6 +270,14 @@ fn merge(doc: &PolicyFile, base: Option<&PolicyFile>) -> PolicyFile {
             .collect(),
         remove_rules: Vec::new(),
         audit: doc.audit.clone().or_else(|| base.audit.clone()),
+        host: match (&doc.host, &base.host) {
+            (Some(d), Some(b)) => Some(HostSpec {
+                seccomp: d.seccomp.or(b.seccomp),
+                seccomp_action: d.seccomp_action.or(b.seccomp_action),
+                landlock: d.landlock.or(b.landlock),
+            }),
+            (d, b) => d.clone().or_else(|| b.clone()),
+        },
     }
 }
 

@@ -36,6 +36,33 @@ pub struct PolicyFile {
     pub remove_rules: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit: Option<AuditSpec>,
+    /// The kernel backstop installed on the host process before the guest
+    /// runs. Absent fields keep the extended profile's (on by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<HostSpec>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HostSpec {
+    /// Install a seccomp filter derived from the rules (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp: Option<bool>,
+    /// What the filter does to a syscall the policy never allows: `errno`
+    /// (the policy's default errno, EPERM if none) or `kill` (the whole
+    /// process). Default `errno`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seccomp_action: Option<SeccompAction>,
+    /// Apply a Landlock ruleset derived from the `fs` grants (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub landlock: Option<bool>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum SeccompAction {
+    Errno,
+    Kill,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]

@@ -24,6 +24,15 @@ pub fn arg_names(name: &str) -> Vec<&'static str> {
         .unwrap_or_default()
 }
 
+/// The x86_64 number of `name`, from the specification's table.
+pub fn number(name: &str) -> Option<i64> {
+    let prefixed = format!("SYS_{name}");
+    SPEC.lines().find_map(|l| {
+        let mut cols = l.split('\t');
+        (cols.next() == Some(prefixed.as_str())).then(|| cols.next()?.parse().ok()).flatten()
+    })
+}
+
 /// Index of `name` in [`names`].
 pub fn index(name: &str) -> Option<usize> {
     names().iter().position(|n| *n == name)

@@ -41,6 +41,9 @@ pub struct RunOptions {
     /// Reports the outcome when a thread other than the main one ends the
     /// process (the process then exits with the outcome's status).
     pub on_exit: Option<crate::process::ExitHook>,
+    /// Runs once everything is compiled and linked, just before the first
+    /// guest instruction (the embedder installs its kernel backstop here).
+    pub before_guest: Option<Box<dyn FnOnce() -> Result<()>>>,
 }
 
 /// How a guest run ended.
@@ -154,6 +157,9 @@ pub fn run(opts: RunOptions) -> Result<Outcome> {
             store
         }
     };
+    if let Some(hook) = opts.before_guest {
+        hook()?;
+    }
     let result = instantiate(&linker, &mut store, &module, true).and_then(|instance| {
         if interface == Interface::Wali {
             store.data_mut().table = instance.get_table(&mut store, TABLE_EXPORT);

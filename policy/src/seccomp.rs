@@ -1,0 +1,322 @@
+//! The seccomp backstop: a filter for the host process, derived from a
+//! policy and from what the host itself needs while the guest runs, so
+//! that the kernel refuses what the policy never allows even if the engine
+//! were subverted.
+//!
+//! The filter over-approximates the policy (the engine stays the precise
+//! judge): a syscall passes if any rule could allow it. Scalar argument
+//! conditions are lowered where the host passes the argument unchanged;
+//! paths, addresses and fds are the engine's and Landlock's to check.
+
+use crate::engine::{Effect, Policy};
+use crate::model::{Mode, Op, SeccompAction};
+use crate::syscalls;
+use seccompiler::{
+    BpfProgram, SeccompAction as Act, SeccompCmpArgLen, SeccompCmpOp, SeccompCondition, SeccompFilter, SeccompRule,
+    TargetArch,
+};
+use std::collections::BTreeMap;
+
+/// Syscalls the host makes on its own while a guest runs, with the reason.
+/// Measured with `strace -f` over the test guests (threads, signals, fork,
+/// exec, mmap, WASI), not guessed.
+pub const HOST_RUNTIME: &[(&str, &str)] = &[
+    ("mmap", "wasmtime grows linear memory and maps thread stacks; malloc"),
+    ("munmap", "freeing memory and thread stacks"),
+    ("mprotect", "wasmtime commits memory; glibc guard pages"),
+    ("madvise", "malloc and wasmtime return pages"),
+    ("mremap", "realloc of large host buffers"),
+    ("brk", "malloc's main arena"),
+    ("futex", "host locks, thread start handshake, parking"),
+    ("sched_yield", "lock spinning"),
+    ("rt_sigprocmask", "masks around guest handlers, thread start"),
+    ("rt_sigreturn", "return from any signal handler (wasmtime's trap handler, the pending-signal marker)"),
+    ("rt_sigaction", "installs the kernel disposition behind a guest handler"),
+    ("sigaltstack", "wasmtime's per-thread alternate signal stack"),
+    ("gettid", "the TID a guest thread gets"),
+    ("getpid", "host identity (audit events)"),
+    ("clone", "fork (glibc's fork is clone)"),
+    ("clone3", "thread creation (glibc's pthread_create)"),
+    ("set_robust_list", "glibc's setup of a new thread"),
+    ("rseq", "glibc's setup of a new thread"),
+    ("prctl", "naming host threads"),
+    ("exit", "a host thread ends"),
+    ("exit_group", "the process ends"),
+    ("write", "the audit trail and diagnostics on stderr"),
+    ("readlink", "resolving a directory descriptor's path through /proc/self/fd for path checks"),
+    ("process_vm_readv", "copies from linear memory once a file is mapped in (EFAULT instead of SIGBUS)"),
+    ("process_vm_writev", "copies into linear memory once a file is mapped in"),
+    ("fcntl", "checking a descriptor before mmap"),
+    ("getrandom", "hash seeds of host collections"),
+    ("clock_gettime", "timing audit events (the vDSO's fallback)"),
+    ("tgkill", "abort on a host failure"),
+];
+
+/// Syscalls a fresh waligate needs to start, added when the policy lets
+/// the guest execve: the new process inherits the filter.
+pub const HOST_EXEC: &[(&str, &str)] = &[
+    ("execve", "runs /proc/self/exe on the target module"),
+    ("memfd_create", "hands the new environment over in a memfd; wasmtime's memory images"),
+    ("pwrite64", "writes the environment memfd"),
+    ("openat", "the dynamic loader, the module, the module cache"),
+    ("read", "the dynamic loader, the module, the cache, the environment memfd"),
+    ("pread64", "the dynamic loader"),
+    ("close", "loader and cache files"),
+    ("newfstatat", "the loader, the cache"),
+    ("statx", "the cache"),
+    ("access", "the dynamic loader"),
+    ("faccessat2", "the dynamic loader"),
+    ("lseek", "reading files"),
+    ("arch_prctl", "the dynamic loader sets up TLS"),
+    ("set_tid_address", "glibc start-up"),
+    ("prlimit64", "glibc start-up"),
+    ("getcwd", "resolving the working directory grant"),
+    ("geteuid", "checking the cache directory's owner"),
+    ("mkdir", "creating the cache directory"),
+    ("renameat", "writing a cache entry atomically"),
+    ("unlinkat", "removing the private environment directory"),
+    ("rmdir", "removing the private environment directory"),
+    ("getdents64", "removing the private environment directory"),
+    ("ioctl", "isatty on the standard streams"),
+    ("poll", "Rust's check of the standard descriptors at start-up"),
+    ("sched_getaffinity", "sizing the compiler's thread pool"),
+    ("seccomp", "installing its own filter (filters stack: the stricter wins)"),
+    ("landlock_create_ruleset", "applying its own ruleset (rulesets stack)"),
+    ("landlock_add_rule", "applying its own ruleset"),
+    ("landlock_restrict_self", "applying its own ruleset"),
+];
+
+/// How a guest syscall reaches the kernel, as the host carries it out.
+pub enum Reaches {
+    /// As the same syscall; bit `i` of `scalar` set: argument `i` is passed
+    /// unchanged, so conditions on it can be lowered.
+    Direct { scalar: u8 },
+    /// Through these host syscalls (an emulation), or none.
+    Host(&'static [&'static str]),
+}
+
+/// One lowered argument condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cond {
+    pub index: u8,
+    pub op: Op,
+    pub value: u64,
+    pub mask: u64,
+}
+
+/// What the filter does to a syscall it matches or does not match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Allow,
+    /// Allowed, and logged by the kernel (audit-mode policies).
+    Log,
+    Errno(u32),
+    KillProcess,
+}
+
+/// The derived filter, as data: per host syscall, the alternatives under
+/// which it matches (each a conjunction; an empty list matches always).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Plan {
+    pub matched: Action,
+    pub mismatch: Action,
+    pub rules: BTreeMap<String, Vec<Vec<Cond>>>,
+}
+
+const EPERM: u32 = 1;
+
+/// Under which argument conditions any rule of the policy could allow
+/// syscall `sys`: `None` never, an empty alternative always.
+fn allowed_when(policy: &Policy, sys: usize) -> Option<Vec<Vec<Cond>>> {
+    let mut alternatives = Vec::new();
+    let lets_through = |effect: Effect, mode: Mode| !effect.denies() || mode == Mode::Audit;
+    for &r in policy.table.get(sys).map(Vec::as_slice).unwrap_or_default() {
+        let rule = &policy.rules[r as usize];
+        let conds: Vec<Cond> =
+            rule.conds.iter().map(|c| Cond { index: c.index as u8, op: c.op, value: c.value, mask: c.mask }).collect();
+        if lets_through(rule.effect, rule.mode) {
+            if conds.is_empty() {
+                return Some(vec![Vec::new()]);
+            }
+            alternatives.push(conds);
+        } else if conds.is_empty() {
+            // Unconditional denial: later rules and the default never apply.
+            return (!alternatives.is_empty()).then_some(alternatives);
+        }
+    }
+    if lets_through(policy.default, policy.mode) {
+        return Some(vec![Vec::new()]);
+    }
+    (!alternatives.is_empty()).then_some(alternatives)
+}
+
+/// Adds `alternatives` for host syscall `name` (always wins over conditions).
+fn add(rules: &mut BTreeMap<String, Vec<Vec<Cond>>>, name: &str, alternatives: Vec<Vec<Cond>>) {
+    let entry = rules.entry(name.to_string()).or_default();
+    if entry.iter().any(Vec::is_empty) {
+        return;
+    }
+    if alternatives.iter().any(Vec::is_empty) {
+        *entry = vec![Vec::new()];
+    } else {
+        entry.extend(alternatives);
+    }
+}
+
+/// Derives the filter for `policy`; `reaches` tells how each guest syscall
+/// is carried out by the host. `None`: the policy denies nothing the
+/// kernel could refuse, so no filter is needed.
+pub fn derive(policy: &Policy, reaches: impl Fn(&str) -> Reaches) -> Option<Plan> {
+    let names = syscalls::names();
+    let action = policy.source.host.as_ref().and_then(|h| h.seccomp_action).unwrap_or(SeccompAction::Errno);
+    let refuse = match (action, policy.default) {
+        (SeccompAction::Kill, _) => Action::KillProcess,
+        (_, Effect::Deny(errno)) => Action::Errno(errno as u32),
+        _ => Action::Errno(EPERM),
+    };
+    let mut rules = BTreeMap::new();
+    if policy.mode == Mode::Audit || !policy.default.denies() {
+        // A permissive policy: refuse only what a rule always refuses and
+        // the host never needs.
+        for (sys, name) in names.iter().enumerate() {
+            if allowed_when(policy, sys).is_none() && !host_needs(policy, name) {
+                add(&mut rules, name, vec![Vec::new()]);
+            }
+        }
+        if rules.is_empty() {
+            return None;
+        }
+        return Some(Plan { matched: refuse, mismatch: Action::Allow, rules });
+    }
+    for (sys, name) in names.iter().enumerate() {
+        let Some(alternatives) = allowed_when(policy, sys) else { continue };
+        match reaches(name) {
+            Reaches::Direct { scalar } => {
+                // A condition on an argument the host translates cannot be
+                // checked by the kernel: drop it (allow more, never less).
+                let lowered = alternatives
+                    .into_iter()
+                    .map(|alt| alt.into_iter().filter(|c| scalar & (1 << c.index) != 0).collect());
+                add(&mut rules, name, lowered.collect());
+            }
+            Reaches::Host(calls) => {
+                for call in calls {
+                    add(&mut rules, call, vec![Vec::new()]);
+                }
+            }
+        }
+    }
+    let exec = allowed_when(policy, syscalls::index("execve").unwrap_or(usize::MAX)).is_some();
+    let host = HOST_RUNTIME.iter().chain(if exec { HOST_EXEC } else { &[] });
+    for (name, _) in host {
+        add(&mut rules, name, vec![Vec::new()]);
+    }
+    Some(Plan { matched: Action::Allow, mismatch: refuse, rules })
+}
+
+/// Whether the host needs `name` whatever the policy says.
+fn host_needs(policy: &Policy, name: &str) -> bool {
+    let exec = allowed_when(policy, syscalls::index("execve").unwrap_or(usize::MAX)).is_some();
+    HOST_RUNTIME.iter().chain(if exec { HOST_EXEC } else { &[] }).any(|(n, _)| *n == name)
+}
+
+fn seccomp_action(a: Action) -> Act {
+    match a {
+        Action::Allow => Act::Allow,
+        Action::Log => Act::Log,
+        Action::Errno(e) => Act::Errno(e),
+        Action::KillProcess => Act::KillProcess,
+    }
+}
+
+fn condition(c: &Cond) -> Result<SeccompCondition, seccompiler::BackendError> {
+    let op = match c.op {
+        Op::Eq => SeccompCmpOp::Eq,
+        Op::Ne => SeccompCmpOp::Ne,
+        Op::Lt => SeccompCmpOp::Lt,
+        Op::Le => SeccompCmpOp::Le,
+        Op::Gt => SeccompCmpOp::Gt,
+        Op::Ge => SeccompCmpOp::Ge,
+        Op::MaskedEq => SeccompCmpOp::MaskedEq(c.mask),
+    };
+    SeccompCondition::new(c.index, SeccompCmpArgLen::Qword, op, c.value)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("host syscall {0} has no x86_64 number")]
+    Unknown(String),
+    #[error("cannot build the seccomp filter: {0}")]
+    Backend(#[from] seccompiler::BackendError),
+    #[error("cannot install the seccomp filter: {0}")]
+    Install(#[from] seccompiler::Error),
+}
+
+impl Plan {
+    /// The filter in seccompiler's terms.
+    pub fn filter(&self) -> Result<SeccompFilter, Error> {
+        let mut rules = BTreeMap::new();
+        for (name, alternatives) in &self.rules {
+            let nr = syscalls::number(name).ok_or_else(|| Error::Unknown(name.clone()))?;
+            let mut compiled = Vec::new();
+            if !alternatives.iter().any(Vec::is_empty) {
+                for alt in alternatives {
+                    let conds = alt.iter().map(condition).collect::<Result<Vec<_>, _>>()?;
+                    compiled.push(SeccompRule::new(conds)?);
+                }
+            }
+            rules.insert(nr, compiled);
+        }
+        Ok(SeccompFilter::new(rules, seccomp_action(self.mismatch), seccomp_action(self.matched), TargetArch::x86_64)?)
+    }
+
+    /// The compiled BPF program.
+    pub fn bpf(&self) -> Result<BpfProgram, Error> {
+        Ok(self.filter()?.try_into()?)
+    }
+
+    /// The filter in seccompiler's JSON format, as one filter named `main`.
+    pub fn json(&self) -> serde_json::Value {
+        use serde_json::json;
+        let action = |a: Action| match a {
+            Action::Allow => json!("allow"),
+            Action::Log => json!("log"),
+            Action::Errno(e) => json!({ "errno": e }),
+            Action::KillProcess => json!("kill_process"),
+        };
+        let op = |c: &Cond| match c.op {
+            Op::Eq => json!("eq"),
+            Op::Ne => json!("ne"),
+            Op::Lt => json!("lt"),
+            Op::Le => json!("le"),
+            Op::Gt => json!("gt"),
+            Op::Ge => json!("ge"),
+            Op::MaskedEq => json!({ "masked_eq": c.mask }),
+        };
+        let mut filter = Vec::new();
+        for (name, alternatives) in &self.rules {
+            if alternatives.iter().any(Vec::is_empty) {
+                filter.push(json!({ "syscall": name }));
+                continue;
+            }
+            for alt in alternatives {
+                let args: Vec<_> = alt
+                    .iter()
+                    .map(|c| json!({ "index": c.index, "type": "qword", "op": op(c), "val": c.value }))
+                    .collect();
+                filter.push(json!({ "syscall": name, "args": args }));
+            }
+        }
+        json!({ "main": {
+            "mismatch_action": action(self.mismatch),
+            "filter_action": action(self.matched),
+            "filter": filter,
+        }})
+    }
+
+    /// Installs the filter on every thread of this process (TSYNC).
+    pub fn install(&self) -> Result<(), Error> {
+        seccompiler::apply_filter_all_threads(&self.bpf()?)?;
+        Ok(())
+    }
+}

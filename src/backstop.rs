@@ -1,0 +1,141 @@
+//! The kernel backstop of a run: the policy's seccomp filter and Landlock
+//! ruleset, derived by the `policy` crate from how wali-core carries out
+//! each guest syscall, installed just before the guest's first instruction.
+
+use crate::audit::Audit;
+use policy::landlock::{self, Enforced, Rule};
+use policy::seccomp::{self, Plan, Reaches};
+use std::path::PathBuf;
+use wali_core::table::{Arg, Imp};
+
+/// Emulated syscalls that reach the kernel as other host syscalls.
+const EMULATED_AS: &[(&str, &[&str])] = &[
+    ("fork", &["clone"]),
+    ("vfork", &["clone"]),
+    ("clone", &["clone"]),
+    ("set_tid_address", &["gettid"]),
+    ("sigaltstack", &[]),
+    ("brk", &[]),
+    ("mprotect", &[]),
+    ("mmap", &["mmap", "fcntl"]),
+    ("munmap", &["mmap"]),
+    ("mremap", &["mremap", "mmap"]),
+    ("execve", &["execve", "memfd_create", "pwrite64", "openat", "read", "close"]),
+    ("exit", &["exit"]),
+];
+
+/// How wali-core carries out guest syscall `name`.
+pub fn reaches(name: &str) -> Reaches {
+    let Some(row) = wali_core::table::lookup(name) else {
+        return Reaches::Host(&[]);
+    };
+    match row.imp {
+        Imp::Kernel => {
+            let scalar = row
+                .args
+                .iter()
+                .enumerate()
+                .filter(|(_, a)| matches!(a, Arg::Int | Arg::UInt | Arg::Fd))
+                .fold(0u8, |m, (i, _)| m | 1 << i);
+            Reaches::Direct { scalar }
+        }
+        Imp::Emulated(_) => match EMULATED_AS.iter().find(|(n, _)| *n == name) {
+            Some((_, calls)) => Reaches::Host(calls),
+            None => Reaches::Host(std::slice::from_ref(&row.name)),
+        },
+        Imp::Nosys(_) => Reaches::Host(&[]),
+    }
+}
+
+pub fn seccomp_plan(policy: &policy::Policy) -> Option<Plan> {
+    seccomp::derive(policy, reaches)
+}
+
+/// Files the host must still reach under Landlock: when the guest may
+/// execve, a fresh waligate starts (its binary, the dynamic loader's files,
+/// the module cache).
+fn host_paths(policy: &policy::Policy) -> Vec<Rule> {
+    use policy::access::{CREATE, EXEC, READ, WRITE};
+    let exec = policy::syscalls::index("execve").is_some_and(|i| {
+        let req = policy::Request { sys: i, args: [0; 6], copied: [None; 6], wasm_target: true };
+        !policy.decide_resolved(&req, &[]).enforced().denies()
+    });
+    if !exec {
+        return Vec::new();
+    }
+    // The kernel opens the ELF interpreter for execution too.
+    let mut rules: Vec<Rule> = ["/lib", "/lib64", "/usr/lib", "/etc/ld.so.cache"]
+        .iter()
+        .map(|p| Rule { path: PathBuf::from(p), perms: READ | EXEC })
+        .collect();
+    if let Ok(exe) = std::env::current_exe() {
+        rules.push(Rule { path: exe, perms: READ | EXEC });
+    }
+    if let Some(cache) = wali_core::cache::default_dir() {
+        rules.push(Rule { path: cache, perms: READ | WRITE | CREATE });
+    }
+    rules
+}
+
+pub fn landlock_rules(policy: &policy::Policy) -> Option<Vec<Rule>> {
+    landlock::derive(policy, &host_paths(policy))
+}
+
+/// Which layers a run turns off (`--no-seccomp`, `--no-landlock`).
+pub struct Switches {
+    pub seccomp: bool,
+    pub landlock: bool,
+}
+
+/// Both layers of a run, derived from its policy before the guest starts.
+pub struct Backstop {
+    host: policy::model::HostSpec,
+    landlock: Option<Vec<Rule>>,
+    seccomp: Option<Plan>,
+}
+
+impl Backstop {
+    pub fn derive(policy: &policy::Policy) -> Backstop {
+        Backstop {
+            host: policy.source.host.clone().unwrap_or_default(),
+            landlock: landlock_rules(policy),
+            seccomp: seccomp_plan(policy),
+        }
+    }
+
+    /// Applies the Landlock ruleset, then the seccomp filter (which does
+    /// not allow the Landlock syscalls), reporting each in the audit trail;
+    /// a layer the user turned off is said loudly.
+    pub fn install(&self, switches: &Switches, audit: &Audit) -> anyhow::Result<()> {
+        if !switches.landlock {
+            eprintln!("waligate: warning: Landlock disabled by --no-landlock");
+            audit.backstop("landlock", "disabled", "--no-landlock");
+        } else if self.host.landlock == Some(false) {
+            audit.backstop("landlock", "disabled", "policy host.landlock is false");
+        } else if let Some(rules) = &self.landlock {
+            let state = match landlock::apply(rules)? {
+                Enforced::Fully => "installed",
+                Enforced::Partially => "partial",
+                Enforced::Not => "unsupported",
+            };
+            if state != "installed" {
+                tracing::warn!("Landlock ruleset: {state} (the kernel lacks some or all of Landlock)");
+            }
+            audit.backstop("landlock", state, &format!("{} rules", rules.len()));
+        } else {
+            audit.backstop("landlock", "not needed", "the policy does not confine paths");
+        }
+        if !switches.seccomp {
+            eprintln!("waligate: warning: seccomp filter disabled by --no-seccomp");
+            audit.backstop("seccomp", "disabled", "--no-seccomp");
+        } else if self.host.seccomp == Some(false) {
+            audit.backstop("seccomp", "disabled", "policy host.seccomp is false");
+        } else if let Some(plan) = &self.seccomp {
+            plan.install()?;
+            audit.backstop("seccomp", "installed", &format!("{} syscalls matched", plan.rules.len()));
+        } else {
+            audit.backstop("seccomp", "not needed", "the policy denies nothing by default");
+        }
+        Ok(())
+    }
+}
