@@ -1,6 +1,7 @@
 //! Per-syscall cost, side by side: the same loop natively in this process and
 //! in the `bench` guest under waligate with no gate, an allow-all policy, the
-//! default profile, and the default profile with every call audited.
+//! default profile without and with its kernel backstop (seccomp filter and
+//! Landlock ruleset), and the default profile with every call audited.
 //!
 //! `cargo run --release -p bench [SCALE]`: each cell first runs a short
 //! calibration loop (discarded), then picks the iteration count that makes
@@ -20,7 +21,7 @@ mod wasi;
 
 const OPS: &[&str] =
     &["getpid", "clock_gettime", "read1", "write1", "read64k", "write64k", "openat-close", "mmap-munmap"];
-const COLUMNS: [&str; 5] = ["native", "none", "allow-all", "default", "audit-all"];
+const COLUMNS: [&str; 6] = ["native", "none", "allow-all", "engine", "default", "audit-all"];
 const CALIBRATION_ITERS: u64 = 2000;
 const TARGET_MS: f64 = 100.0;
 const RUNS: usize = 3;
@@ -58,8 +59,9 @@ fn main() {
         TARGET_MS * scale
     );
     println!("native clock_gettime is libc's (vDSO, no syscall); the guest's is a real syscall through the host");
-    let header = ["op"].iter().chain(&COLUMNS).chain(&["none/nat", "dflt/none", "audit/none"]);
-    let widths = [14, 9, 9, 10, 9, 10, 9, 10, 11];
+    println!("engine = default profile with --no-seccomp --no-landlock; default = the same with its kernel backstop");
+    let header = ["op"].iter().chain(&COLUMNS).chain(&["none/nat", "dflt/none", "dflt/eng", "audit/none"]);
+    let widths = [14, 9, 9, 10, 9, 9, 10, 9, 10, 9, 11];
     let row = |cells: Vec<String>| {
         cells.iter().zip(widths).map(|(c, w)| format!("{c:>w$}")).collect::<Vec<_>>().join(" ").trim_end().to_owned()
     };
@@ -81,9 +83,10 @@ fn main() {
         }
         let mut cells = vec![op.to_owned()];
         cells.extend(best.iter().map(|ns| format!("{ns:.1}")));
-        cells.extend([(1, 0), (3, 1), (4, 1)].map(|(a, b)| format!("{:.1}x", best[a] / best[b])));
+        cells.extend([(1, 0), (4, 1), (4, 3), (5, 1)].map(|(a, b)| format!("{:.2}x", best[a] / best[b])));
         println!("{}", row(cells));
     }
+    startup(&env);
     wasi::table(&env);
     let _ = std::fs::remove_dir_all(&env.scratch);
 }
@@ -115,6 +118,32 @@ fn machine(env: &Env) -> String {
     format!("cpu: {model}, {cores} cores; {version} (commit {}{dirty})", git(&["rev-parse", "--short", "HEAD"]))
 }
 
+/// Start-up to exit of the WALI hello guest with and without the kernel
+/// backstop: the difference is what deriving and installing it costs.
+fn startup(env: &Env) {
+    let hello = env.root.join("guests/target/wasm32-unknown-unknown/release/hello.wasm");
+    let mean_ms = |extra: &[&str]| {
+        let run = || {
+            let mut cmd = Command::new(&env.waligate);
+            cmd.arg("run").args(extra).arg(&hello).current_dir(&env.scratch);
+            cmd.env("WALIGATE_CACHE_DIR", env.root.join("target/bench-module-cache"));
+            let t = Instant::now();
+            assert!(cmd.output().expect("run waligate").status.success());
+            t.elapsed().as_secs_f64() * 1e3
+        };
+        run();
+        (0..20).map(|_| run()).sum::<f64>() / 20.0
+    };
+    let with = mean_ms(&[]);
+    let without = mean_ms(&["--no-seccomp", "--no-landlock"]);
+    println!(
+        "WALI hello start-up to exit (default profile, warm cache, mean of 20): {with:.2} ms with the kernel backstop, \
+         {without:.2} ms without (installing it: {:.2} ms)",
+        with - without
+    );
+    println!();
+}
+
 /// One guest run under `column`'s configuration; returns the guest's ns per call.
 fn guest(env: &Env, column: &str, op: &str, n: u64) -> f64 {
     let audit = env.scratch.join("audit.jsonl");
@@ -124,6 +153,9 @@ fn guest(env: &Env, column: &str, op: &str, n: u64) -> f64 {
         "none" => cmd.args(["--policy", "none"]),
         // unrestricted allows everything; without --audit nothing is recorded.
         "allow-all" => cmd.args(["--policy", "unrestricted"]),
+        "engine" => {
+            cmd.args(["--policy", "default", "--no-seccomp", "--no-landlock", "--dir"]).arg(env.root.join("bench"))
+        }
         "default" => cmd.args(["--policy", "default", "--dir"]).arg(env.root.join("bench")),
         _ => cmd
             .args(["--policy", "default", "--dir"])
