@@ -293,6 +293,19 @@ fn the_trail_says_which_kernel_layers_guard_the_run() {
     );
     assert_eq!(backstop(&log), [pair("landlock", "disabled"), pair("seccomp", "disabled")]);
 
+    // strict, for a WASI program: both layers too.
+    let scratch_dir = scratch();
+    let r = capture(
+        waligate()
+            .args(["run", "--policy", "strict", "--audit"])
+            .arg(&log)
+            .arg("--dir")
+            .arg(format!("{}::/", scratch_dir.path().display()))
+            .arg(wasi_guest("wasi_hello")),
+    );
+    assert_eq!((r.status, r.stderr.as_str()), (0, ""));
+    assert_eq!(backstop(&log), [pair("landlock", "installed"), pair("seccomp", "installed")]);
+
     // unrestricted confines no paths and denies nothing.
     let r = capture(waligate().args(["run", "--policy", "unrestricted", "--audit"]).arg(&log).arg(guest("hello")));
     assert_eq!(r.status, 0);
