@@ -56,11 +56,7 @@ pub fn seccomp_plan(policy: &policy::Policy) -> Option<Plan> {
 /// the module cache).
 fn host_paths(policy: &policy::Policy) -> Vec<Rule> {
     use policy::access::{CREATE, EXEC, READ, WRITE};
-    let exec = policy::syscalls::index("execve").is_some_and(|i| {
-        let req = policy::Request { sys: i, args: [0; 6], copied: [None; 6], wasm_target: true };
-        !policy.decide_resolved(&req, &[]).enforced().denies()
-    });
-    if !exec {
+    if !seccomp::may_execve(policy) {
         return Vec::new();
     }
     // The kernel opens the ELF interpreter for execution too.

@@ -5,9 +5,7 @@
 
 mod common;
 use common::*;
-use std::io::{BufRead, BufReader};
 use std::os::unix::process::ExitStatusExt;
-use std::process::Stdio;
 
 fn hooked(hook: &str) -> std::process::Command {
     let mut cmd = waligate();
@@ -38,19 +36,8 @@ fn a_kill_action_filter_kills_the_process() {
 
 #[test]
 fn every_thread_runs_under_the_filter() {
-    let mut child = waligate()
-        .arg("run")
-        .arg(guest("signals"))
-        .args(["ack", "1"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut line = String::new();
-    out.read_line(&mut line).unwrap();
-    assert_eq!(line, "ready\n");
+    let (mut child, mut out) = spawn("signals", &["ack", "1"]);
+    assert_eq!(read_line(&mut out), "ready\n");
     let tasks = std::fs::read_dir(format!("/proc/{}/task", child.id())).unwrap();
     let mut modes = Vec::new();
     for task in tasks {

@@ -4,8 +4,7 @@
 
 mod common;
 use common::*;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Stdio};
+use std::process::Child;
 
 #[test]
 fn handlers_run_for_kill_and_timers_with_resethand() {
@@ -34,26 +33,6 @@ fn sa_restart_restarts_an_interrupted_read() {
     assert_eq!((r.status, r.stderr.as_str()), (0, ""));
 }
 
-fn spawn_guest(args: &[&str]) -> (Child, BufReader<std::process::ChildStdout>) {
-    let mut child = waligate()
-        .arg("run")
-        .arg(guest("signals"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let out = BufReader::new(child.stdout.take().unwrap());
-    (child, out)
-}
-
-fn line(out: &mut impl BufRead) -> String {
-    let mut l = String::new();
-    out.read_line(&mut l).unwrap();
-    l
-}
-
 fn kill(child: &Child, sig: i32) {
     // SAFETY: signals our own child process.
     assert_eq!(unsafe { libc::kill(child.id() as i32, sig) }, 0);
@@ -61,26 +40,26 @@ fn kill(child: &Child, sig: i32) {
 
 #[test]
 fn signals_from_another_process_reach_the_handler() {
-    let (mut child, mut out) = spawn_guest(&["ack", "3"]);
-    assert_eq!(line(&mut out), "ready\n");
+    let (mut child, mut out) = spawn("signals", &["ack", "3"]);
+    assert_eq!(read_line(&mut out), "ready\n");
     for i in 1..=3 {
         kill(&child, libc::SIGUSR1);
-        assert_eq!(line(&mut out), format!("sigsuspend = -EINTR, handled {i}\n"));
+        assert_eq!(read_line(&mut out), format!("sigsuspend = -EINTR, handled {i}\n"));
     }
     let status = child.wait().unwrap();
     assert_eq!(status.code(), Some(0));
-    assert_eq!(line(&mut out), "");
+    assert_eq!(read_line(&mut out), "");
 }
 
 #[test]
 fn a_signal_storm_does_not_crash_the_host() {
-    let (mut child, mut out) = spawn_guest(&["storm"]);
-    assert_eq!(line(&mut out), "ready\n");
+    let (mut child, mut out) = spawn("signals", &["storm"]);
+    assert_eq!(read_line(&mut out), "ready\n");
     for _ in 0..5000 {
         kill(&child, libc::SIGUSR1);
     }
     kill(&child, libc::SIGUSR2);
-    assert_eq!(line(&mut out), "storm over, SIGUSR1 handled = true, state true\n");
+    assert_eq!(read_line(&mut out), "storm over, SIGUSR1 handled = true, state true\n");
     let status = child.wait().unwrap();
     let mut err = String::new();
     std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut err).unwrap();

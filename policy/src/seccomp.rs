@@ -174,12 +174,13 @@ pub fn derive(policy: &Policy, reaches: impl Fn(&str) -> Reaches) -> Option<Plan
         (_, Effect::Deny(errno)) => Action::Errno(errno as u32),
         _ => Action::Errno(EPERM),
     };
+    let host = host_calls(policy);
     let mut rules = BTreeMap::new();
     if policy.mode == Mode::Audit || !policy.default.denies() {
         // A permissive policy: refuse only what a rule always refuses and
         // the host never needs.
         for (sys, name) in names.iter().enumerate() {
-            if allowed_when(policy, sys).is_none() && !host_needs(policy, name) {
+            if allowed_when(policy, sys).is_none() && !host.clone().any(|(n, _)| n == name) {
                 add(&mut rules, name, vec![Vec::new()]);
             }
         }
@@ -206,18 +207,22 @@ pub fn derive(policy: &Policy, reaches: impl Fn(&str) -> Reaches) -> Option<Plan
             }
         }
     }
-    let exec = allowed_when(policy, syscalls::index("execve").unwrap_or(usize::MAX)).is_some();
-    let host = HOST_RUNTIME.iter().chain(if exec { HOST_EXEC } else { &[] });
     for (name, _) in host {
         add(&mut rules, name, vec![Vec::new()]);
     }
     Some(Plan { matched: Action::Allow, mismatch: refuse, rules })
 }
 
-/// Whether the host needs `name` whatever the policy says.
-fn host_needs(policy: &Policy, name: &str) -> bool {
-    let exec = allowed_when(policy, syscalls::index("execve").unwrap_or(usize::MAX)).is_some();
-    HOST_RUNTIME.iter().chain(if exec { HOST_EXEC } else { &[] }).any(|(n, _)| *n == name)
+/// Whether any rule of `policy` could let the guest execve: then a fresh
+/// waligate starts under the inherited kernel layers and needs its files
+/// and start-up syscalls.
+pub fn may_execve(policy: &Policy) -> bool {
+    syscalls::index("execve").is_some_and(|sys| allowed_when(policy, sys).is_some())
+}
+
+/// The syscalls the host needs whatever the policy says.
+fn host_calls(policy: &Policy) -> impl Iterator<Item = &'static (&'static str, &'static str)> + Clone {
+    HOST_RUNTIME.iter().chain(if may_execve(policy) { HOST_EXEC } else { &[] })
 }
 
 fn seccomp_action(a: Action) -> Act {

@@ -66,6 +66,29 @@ pub fn run(name: &str, args: &[&str]) -> Run {
     capture(waligate().arg("run").arg(guest(name)).args(args))
 }
 
+/// `waligate run GUEST ARGS...` left running, with its stdout piped (read
+/// it line by line with [`read_line`]) and stderr piped.
+pub fn spawn(name: &str, args: &[&str]) -> (std::process::Child, std::io::BufReader<std::process::ChildStdout>) {
+    let mut child = waligate()
+        .arg("run")
+        .arg(guest(name))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn waligate");
+    let out = std::io::BufReader::new(child.stdout.take().unwrap());
+    (child, out)
+}
+
+/// The next line, with its newline; empty at end of output.
+pub fn read_line(out: &mut impl std::io::BufRead) -> String {
+    let mut l = String::new();
+    out.read_line(&mut l).unwrap();
+    l
+}
+
 /// A fresh scratch directory for one test.
 pub fn scratch() -> tempfile::TempDir {
     tempfile::Builder::new().prefix("waligate-test-").tempdir().expect("temp dir")

@@ -81,18 +81,19 @@ impl Process {
         let _ = self.spawner.set(Arc::new(spawner));
     }
 
-    /// Claims the right to end the process; false if another thread already
-    /// is ending it.
-    pub fn claim_end(&self) -> bool {
-        !self.ending.swap(true, Ordering::SeqCst)
+    /// Claims the end of the process for the calling thread and removes
+    /// the env file; a thread that loses the claim (another one is ending
+    /// the process) waits here for the exit.
+    pub fn claim_end(&self) {
+        if self.ending.swap(true, Ordering::SeqCst) {
+            park_forever();
+        }
+        drop(self.lock_envfile().take());
     }
 
     /// Ends the whole process with `outcome`, from any thread.
     pub fn end(&self, outcome: Outcome) -> ! {
-        if !self.claim_end() {
-            park_forever();
-        }
-        drop(self.lock_envfile().take());
+        self.claim_end();
         if let Some(report) = self.on_exit {
             report(&outcome);
         }

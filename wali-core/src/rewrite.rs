@@ -58,7 +58,10 @@ struct Survey {
     /// Active data segments for memory 0, as (segment index, offset
     /// expression, length).
     active: Vec<(u32, Vec<u8>, u32)>,
+    /// Whether the module has a data count section, and how many data
+    /// segments it has.
     data_count: bool,
+    data_segments: u32,
     start: Option<u32>,
 }
 
@@ -106,6 +109,7 @@ fn survey(sections: &[Payload<'_>], reencoder: &mut RoundtripReencoder) -> Resul
             Payload::StartSection { func, .. } => s.start = Some(*func),
             Payload::DataCountSection { .. } => s.data_count = true,
             Payload::DataSection(reader) => {
+                s.data_segments = reader.count();
                 for (i, data) in reader.clone().into_iter().enumerate() {
                     let data = data?;
                     if let DataKind::Active { memory_index: 0, offset_expr } = data.kind {
@@ -176,7 +180,7 @@ pub fn rewrite(wasm: &[u8]) -> Result<Vec<u8>> {
         }
         // memory.init needs a data count section before the code.
         if split_data && !data_count_done && id == 10 {
-            out.section(&DataCountSection { count: data_segments(&sections) });
+            out.section(&DataCountSection { count: survey.data_segments });
             data_count_done = true;
         }
         match payload {
@@ -242,10 +246,6 @@ pub fn rewrite(wasm: &[u8]) -> Result<Vec<u8>> {
         }
     }
     Ok(out.finish())
-}
-
-fn data_segments(sections: &[Payload<'_>]) -> u32 {
-    sections.iter().find_map(|p| if let Payload::DataSection(r) = p { Some(r.count()) } else { None }).unwrap_or(0)
 }
 
 /// The raw bytes of each function body (locals and code).

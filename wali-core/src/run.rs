@@ -182,9 +182,6 @@ pub fn run(opts: RunOptions) -> Result<Outcome> {
             Outcome::Exited(status)
         }
     };
-    if !process.claim_end() {
-        park_forever();
-    }
-    drop(process.lock_envfile().take());
+    process.claim_end();
     Ok(outcome)
 }
