@@ -8,6 +8,7 @@ use policy::{By, Decision, Effect, PathAccess, Policy};
 use serde_json::{Value, json};
 use std::fs::File;
 use std::io::Write;
+use std::os::fd::{AsRawFd, FromRawFd, RawFd};
 use std::path::Path;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,7 +46,7 @@ pub struct Audit {
     file: Option<Mutex<File>>,
     /// The host process, asked once.
     pid: u32,
-    strace: bool,
+    pub strace: bool,
     pub level: Level,
     seq: AtomicU64,
     guest: String,
@@ -64,6 +65,30 @@ impl Audit {
             None => None,
         };
         Ok(Audit { file, pid: std::process::id(), strace, level, seq: AtomicU64::new(0), guest: guest.to_string() })
+    }
+
+    /// Continues the trail a guest's execve handed over: `fd` is the
+    /// previous waligate's open log.
+    pub fn inherit(fd: Option<RawFd>, level: Level, strace: bool, guest: &str) -> anyhow::Result<Audit> {
+        let file = match fd {
+            Some(fd) => {
+                // Close-on-exec again (only a `.wasm` execve hands it on);
+                // this also fails for a descriptor that is not open.
+                // SAFETY: only sets a flag on a descriptor handed to us.
+                if unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } < 0 {
+                    anyhow::bail!("the handed-over audit log (fd {fd}) is not open");
+                }
+                // SAFETY: the descriptor is open and was handed to us to own.
+                Some(Mutex::new(unsafe { File::from_raw_fd(fd) }))
+            }
+            None => None,
+        };
+        Ok(Audit { file, pid: std::process::id(), strace, level, seq: AtomicU64::new(0), guest: guest.to_string() })
+    }
+
+    /// The log's descriptor, for handing the trail to an execve'd guest.
+    pub fn fd(&self) -> Option<RawFd> {
+        self.file.as_ref().and_then(|f| f.lock().ok().map(|f| f.as_raw_fd()))
     }
 
     /// Whether any event is wanted at all.

@@ -2,6 +2,7 @@
 
 use crate::audit::{Audit, Level};
 use crate::gate::PolicyGate;
+use crate::handover::{Handover, PolicySource};
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand};
 use std::ffi::OsString;
@@ -105,6 +106,10 @@ struct RunArgs {
     /// guest's execve); read after --env-file, before --env.
     #[arg(long, hide = true, value_name = "FD")]
     env_fd: Option<i32>,
+    /// Inherited fd holding the previous waligate's policy, audit trail and
+    /// switches (set by a guest's execve); replaces the options that set them.
+    #[arg(long, hide = true, value_name = "FD")]
+    handover_fd: Option<i32>,
     /// Policy file or built-in profile (default, strict, unrestricted), or
     /// `none` for no gate at all (for measuring the gate's own cost).
     #[arg(long, value_name = "FILE|PROFILE", default_value = "default")]
@@ -188,7 +193,8 @@ fn environment(args: &RunArgs) -> Result<Vec<String>> {
         env.extend(text.lines().filter(|l| !l.is_empty()).map(str::to_owned));
     }
     if let Some(fd) = args.env_fd {
-        env.extend(read_env_fd(fd)?.lines().filter(|l| !l.is_empty()).map(str::to_owned));
+        let text = read_inherited_fd(fd).context("--env-fd")?;
+        env.extend(text.lines().filter(|l| !l.is_empty()).map(str::to_owned));
     }
     // A WALI program's entries are checked again when its env file is
     // written (one entry per line); a WASI program's may hold newlines.
@@ -201,17 +207,17 @@ fn environment(args: &RunArgs) -> Result<Vec<String>> {
     Ok(env)
 }
 
-/// Reads and closes the environment fd an execve handed over.
-fn read_env_fd(fd: i32) -> Result<String> {
+/// Reads and closes a memfd an execve handed over.
+pub(crate) fn read_inherited_fd(fd: i32) -> Result<String> {
     use std::os::fd::FromRawFd;
     // SAFETY: F_GETFD only queries; it fails for a descriptor that is not open.
     if fd < 0 || unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
-        anyhow::bail!("--env-fd {fd} is not an open file descriptor");
+        anyhow::bail!("{fd} is not an open file descriptor");
     }
     // SAFETY: the descriptor is open and handed to us to own.
     let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
     let mut text = String::new();
-    std::io::Read::read_to_string(&mut file, &mut text).context("cannot read --env-fd")?;
+    std::io::Read::read_to_string(&mut file, &mut text).with_context(|| format!("cannot read fd {fd}"))?;
     Ok(text)
 }
 
@@ -238,18 +244,25 @@ fn context(extra: Vec<(PathBuf, u8)>) -> Result<policy::Context> {
 
 /// Loads a policy, printing its warnings; errors become one message.
 fn load_policy(arg: &str, ctx: &policy::Context) -> Result<policy::Policy> {
-    match policy::load(arg, ctx) {
+    let (name, text) = policy::load::source(arg).map_err(problems)?;
+    load_policy_text(&name, &text, ctx)
+}
+
+fn load_policy_text(name: &str, text: &str, ctx: &policy::Context) -> Result<policy::Policy> {
+    match policy::load_str(name, text, ctx) {
         Ok(loaded) => {
             for w in &loaded.warnings {
                 eprintln!("waligate: warning: {w}");
             }
             Ok(loaded.policy)
         }
-        Err(problems) => {
-            let all: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
-            anyhow::bail!("invalid policy:\n{}", all.join("\n"))
-        }
+        Err(e) => Err(problems(e)),
     }
+}
+
+fn problems(problems: Vec<policy::Problem>) -> anyhow::Error {
+    let all: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+    anyhow::anyhow!("invalid policy:\n{}", all.join("\n"))
 }
 
 fn policy_command(cmd: PolicyCommand) -> Result<i32> {
@@ -322,7 +335,22 @@ fn policy_command(cmd: PolicyCommand) -> Result<i32> {
     }
 }
 
-fn run(args: RunArgs) -> Result<i32> {
+fn run(mut args: RunArgs) -> Result<i32> {
+    let handover = args.handover_fd.map(Handover::read).transpose()?;
+    let source = match &handover {
+        Some(h) => {
+            // The previous waligate's settings, not this command line's.
+            args.dirs.clone_from(&h.dirs);
+            (args.no_seccomp, args.no_landlock, args.no_cache) = (!h.seccomp, !h.landlock, !h.cache);
+            h.policy.clone()
+        }
+        None if args.policy == "none" => None,
+        None => {
+            let (name, text) = policy::load::source(&args.policy).map_err(problems)?;
+            let cwd = std::env::current_dir().context("cannot read the working directory")?;
+            Some(PolicySource { name, text, cwd })
+        }
+    };
     let module = PathBuf::from(&args.command[0]);
     let interface = match args.interface {
         Some(i) => i,
@@ -354,22 +382,43 @@ fn run(args: RunArgs) -> Result<i32> {
         grants.push((PathBuf::from(std::ffi::OsStr::from_bytes(e.path.to_bytes())), policy::access::READ));
     }
     // The gate lives as long as the process: the guest's calls borrow it.
-    let gated: Option<(&'static PolicyGate, crate::backstop::Backstop)> = if args.policy == "none" {
-        None
-    } else {
-        let policy = load_policy(&args.policy, &context(grants)?)?;
-        let backstop = crate::backstop::Backstop::derive(&policy);
-        #[cfg(feature = "test-hooks")]
-        let policy = test_hooks::engine_policy(policy);
-        let level = args.audit_level.unwrap_or(if policy.audit_all { Level::All } else { Level::Decisions });
-        let guest_name = module.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-        let audit = Audit::new(args.audit.as_deref(), level, args.strace, &guest_name)?;
-        Some((Box::leak(Box::new(PolicyGate::new(policy, audit))), backstop))
+    let gated: Option<(&'static PolicyGate, crate::backstop::Backstop)> = match &source {
+        None => None,
+        Some(src) => {
+            let ctx = policy::Context { cwd: src.cwd.clone(), extra_grants: grants };
+            let policy = load_policy_text(&src.name, &src.text, &ctx)?;
+            let backstop = crate::backstop::Backstop::derive(&policy);
+            #[cfg(feature = "test-hooks")]
+            let policy = test_hooks::engine_policy(policy);
+            let guest_name = module.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            let audit = match &handover {
+                Some(h) => {
+                    let level = if h.audit_all { Level::All } else { Level::Decisions };
+                    Audit::inherit(h.audit_fd, level, h.strace, &guest_name)?
+                }
+                None => {
+                    let level =
+                        args.audit_level.unwrap_or(if policy.audit_all { Level::All } else { Level::Decisions });
+                    Audit::new(args.audit.as_deref(), level, args.strace, &guest_name)?
+                }
+            };
+            Some((Box::leak(Box::new(PolicyGate::new(policy, audit))), backstop))
+        }
     };
     let policy_gate = gated.as_ref().map(|(g, _)| *g);
     let gate: &'static dyn wali_core::Gate = match policy_gate {
         Some(g) => g,
         None => &wali_core::AllowAll,
+    };
+    let exec_handover = Handover {
+        policy: source,
+        dirs: preopens.iter().map(|p| format!("{}::{}", p.host.display(), p.guest)).collect(),
+        audit_fd: policy_gate.and_then(|g| g.audit().fd()),
+        audit_all: policy_gate.is_some_and(|g| g.audit().level == Level::All),
+        strace: policy_gate.is_some_and(|g| g.audit().strace),
+        seccomp: !args.no_seccomp,
+        landlock: !args.no_landlock,
+        cache: !args.no_cache,
     };
     let mut argv = args.command;
     if let Some(argv0) = args.argv0 {
@@ -395,6 +444,7 @@ fn run(args: RunArgs) -> Result<i32> {
                 Ok(())
             }) as Box<dyn FnOnce() -> Result<()>>
         }),
+        exec_handover: Some(exec_handover.encode()),
     })?;
     report(&outcome, policy_gate);
     Ok(outcome.status())

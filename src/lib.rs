@@ -6,6 +6,7 @@ pub mod backstop;
 pub mod cli;
 pub mod decode_args;
 pub mod gate;
+pub mod handover;
 pub mod inspect;
 pub mod learn;
 pub mod summary;

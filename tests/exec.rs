@@ -69,3 +69,88 @@ fn default_policy_runs_wasm_targets_and_refuses_native_ones() {
          is outside the fs grants; a policy fs grant with exec access to /nonexistent would allow it\n"
     );
 }
+
+/// The new program runs under the policy, grants and audit trail of the
+/// one that called execve, not under the default profile.
+#[test]
+fn execve_hands_policy_grants_and_audit_trail_to_the_new_program() {
+    let (cwd, granted) = (scratch(), scratch());
+    // The target lies under $CWD, which the default profile lets a guest execute.
+    let probe = cwd.path().join("probe.wasm");
+    std::fs::copy(guest("probe"), &probe).unwrap();
+    let policy = cwd.path().join("no-pid.json");
+    std::fs::write(
+        &policy,
+        r#"{"version": 1, "extends": "default", "rules": [{"id": "no-pid", "syscalls": ["getpid"], "action": "kill"}]}"#,
+    )
+    .unwrap();
+    let (log, out) = (cwd.path().join("audit.jsonl"), granted.path().join("out.txt"));
+    let r = capture(
+        waligate()
+            .current_dir(cwd.path())
+            .args(["run", "--policy", "no-pid.json", "--audit", "audit.jsonl", "--dir"])
+            .arg(granted.path())
+            .arg(guest("exec"))
+            .args([probe.to_str().unwrap(), "probe", "write", out.to_str().unwrap(), "handed", "getpid"]),
+    );
+    // The --dir grant reached the new program, and so did the rule that kills it.
+    assert_eq!(
+        r.stdout,
+        format!(
+            "execve missing = -EACCES\nexecve NULL path = -EFAULT\nexecve bad argv entry = -EFAULT\n\
+             execve argv past end = -EFAULT\nwrite {} = 6\n",
+            out.display()
+        )
+    );
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "handed");
+    assert_eq!(r.status, 137);
+    assert!(
+        r.stderr.ends_with(
+            "waligate: policy \"default\" kills the guest on getpid: rule \"no-pid\" refuses it; a policy that \
+             extends \"default\" with \"remove_rules\": [\"no-pid\"] would allow it\nwaligate: guest killed: getpid\n"
+        ),
+        "{}",
+        r.stderr
+    );
+
+    // One trail: the first program's events, then the second's, same pid.
+    let events: Vec<serde_json::Value> =
+        std::fs::read_to_string(&log).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let summary: Vec<String> = events
+        .iter()
+        .map(|e| {
+            let what = e.get("syscall").or(e.get("layer")).or(e.get("outcome")).unwrap();
+            format!("{} {} {}", e["guest"].as_str().unwrap(), e["event"].as_str().unwrap(), what.as_str().unwrap())
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            "exec.wasm backstop landlock",
+            "exec.wasm backstop seccomp",
+            "exec.wasm syscall execve",
+            "probe.wasm backstop landlock",
+            "probe.wasm backstop seccomp",
+            "probe.wasm syscall getpid",
+            "probe.wasm exit killed",
+        ]
+    );
+    assert!(events.iter().all(|e| e["pid"] == events[0]["pid"]));
+    assert_eq!((&events[5]["decision"], &events[5]["rule"]), (&"kill".into(), &"no-pid".into()));
+}
+
+/// `--policy none` stays none: the new program has no gate either, so it
+/// reads a file the default profile would refuse.
+#[test]
+fn execve_under_no_policy_starts_the_new_program_without_one() {
+    let probe = guest("probe");
+    let hostname = std::fs::read("/etc/hostname").unwrap().len().min(256);
+    let r = capture(waligate().args(["run", "--policy", "none"]).arg(guest("exec")).args([
+        probe.to_str().unwrap(),
+        "probe",
+        "read",
+        "/etc/hostname",
+    ]));
+    assert_eq!(r.stdout, format!("{ERRORS}read /etc/hostname = {hostname}\n"));
+    assert_eq!((r.status, r.stderr.as_str()), (0, ""));
+}

@@ -45,8 +45,15 @@ pub struct Loaded {
 
 /// Loads `arg`: a built-in profile name, or a policy file path.
 pub fn load(arg: &str, ctx: &Context) -> Result<Loaded, Vec<Problem>> {
+    let (name, src) = source(arg)?;
+    load_str(&name, &src, ctx)
+}
+
+/// The name problems are reported under and the text of `arg`, a built-in
+/// profile name or a policy file path.
+pub fn source(arg: &str) -> Result<(String, String), Vec<Problem>> {
     if let Some(src) = profiles::get(arg) {
-        return load_str(&format!("<profile {arg}>"), src, ctx);
+        return Ok((format!("<profile {arg}>"), src.to_string()));
     }
     let src = std::fs::read_to_string(arg).map_err(|e| {
         let hint = if Path::new(arg).exists() {
@@ -56,7 +63,7 @@ pub fn load(arg: &str, ctx: &Context) -> Result<Loaded, Vec<Problem>> {
         };
         vec![problem(arg, ".", (0, 0), format!("cannot read policy: {e}{hint}"))]
     })?;
-    load_str(arg, &src, ctx)
+    Ok((arg.to_string(), src))
 }
 
 fn problem(file: &str, path: &str, (line, column): (usize, usize), message: String) -> Problem {

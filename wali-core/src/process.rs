@@ -38,6 +38,16 @@ pub struct Process {
     /// What a new thread instantiates; set once the imports are defined.
     spawner: OnceLock<Arc<Spawner>>,
     on_exit: Option<ExitHook>,
+    /// What a `.wasm` execve hands the new waligate besides argv and env.
+    pub handover: Option<ExecHandover>,
+}
+
+/// The embedder's state for the waligate a guest's execve of a `.wasm`
+/// starts (its policy and audit trail): opaque bytes passed in a memfd,
+/// and the descriptors (such as the audit log) it must inherit.
+pub struct ExecHandover {
+    pub state: Vec<u8>,
+    pub fds: Vec<std::os::fd::RawFd>,
 }
 
 /// The linked module a thread instantiates.
@@ -52,7 +62,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Process {
-    pub fn new(envfile: Option<EnvFile>, on_exit: Option<ExitHook>) -> Arc<Self> {
+    pub fn new(envfile: Option<EnvFile>, on_exit: Option<ExitHook>, handover: Option<ExecHandover>) -> Arc<Self> {
         Arc::new(Process {
             mm: Mutex::default(),
             actions: Mutex::new([GuestAction::default(); signal::NSIG]),
@@ -61,6 +71,7 @@ impl Process {
             ending: AtomicBool::new(false),
             spawner: OnceLock::new(),
             on_exit,
+            handover,
         })
     }
 

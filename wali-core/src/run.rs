@@ -44,6 +44,8 @@ pub struct RunOptions {
     /// Runs once everything is compiled and linked, just before the first
     /// guest instruction (the embedder installs its kernel backstop here).
     pub before_guest: Option<Box<dyn FnOnce() -> Result<()>>>,
+    /// Handed to the waligate a guest's execve of a `.wasm` starts.
+    pub exec_handover: Option<crate::process::ExecHandover>,
 }
 
 /// How a guest run ended.
@@ -131,7 +133,7 @@ pub fn run(opts: RunOptions) -> Result<Outcome> {
         .iter()
         .map(|a| CString::new(a.as_bytes()).context("argument contains a NUL byte"))
         .collect::<Result<Vec<_>>>()?;
-    let process = Process::new(opts.env, opts.on_exit);
+    let process = Process::new(opts.env, opts.on_exit, opts.exec_handover);
     let mut linker = Linker::new(&engine);
     let mut store = match interface {
         Interface::Wali => {

@@ -5,7 +5,9 @@ use crate::decode::Call;
 use crate::errno::{Errno, SysResult};
 use crate::guest::{Guest, Stop};
 use crate::memory::MemView;
+use crate::process::ExecHandover;
 use std::ffi::{CStr, CString};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
 use wasmtime::Caller;
 
@@ -88,8 +90,9 @@ fn pointers(strings: &[CString]) -> Vec<*const libc::c_char> {
 }
 
 /// execve of a `.wasm` file starts a fresh waligate on it with the new argv;
-/// the environment travels in an inherited memfd, never a named file. Any
-/// other file is executed natively and leaves the sandbox.
+/// the environment and the embedder's handover (policy, audit trail) travel
+/// in inherited memfds, never named files. Any other file is executed
+/// natively and leaves the sandbox.
 pub fn execve(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
     let Some(path) = call.path(0) else {
         return Ok(Errno::EFAULT.ret());
@@ -97,10 +100,15 @@ pub fn execve(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, St
     let mut total = 0;
     let argv = tri!(strings(&call.mem, call.addr(1), &mut total));
     let envp = tri!(strings(&call.mem, call.addr(2), &mut total));
+    let process = caller.data().process.clone();
     // The process image is about to be replaced: remove the private
     // environment directory now, as its owner will not run again.
-    drop(caller.data().process.lock_envfile().take());
-    let err = if is_wasm(path) { exec_wasm(path, &argv, &envp) } else { exec_native(path, &argv, &envp) };
+    drop(process.lock_envfile().take());
+    let err = if is_wasm(path) {
+        exec_wasm(path, &argv, &envp, process.handover.as_ref())
+    } else {
+        exec_native(path, &argv, &envp)
+    };
     Ok(err.ret())
 }
 
@@ -110,35 +118,64 @@ fn exec_native(path: &CStr, argv: &[CString], envp: &[CString]) -> Errno {
     Errno::last()
 }
 
-fn exec_wasm(path: &CStr, argv: &[CString], envp: &[CString]) -> Errno {
-    let env: Vec<u8> = envp.iter().flat_map(|e| e.as_bytes().iter().copied().chain([b'\n'])).collect();
-    // SAFETY: the name is a valid C string; the fd is ours.
-    let fd = unsafe { libc::memfd_create(c"waligate-env".as_ptr(), 0) };
+/// An inheritable memfd holding `bytes`, read from offset 0 by its reader.
+fn memfd(name: &CStr, bytes: &[u8]) -> Result<OwnedFd, Errno> {
+    // SAFETY: the name is a valid C string.
+    let fd = unsafe { libc::memfd_create(name.as_ptr(), 0) };
     if fd < 0 {
-        return Errno::last();
+        return Err(Errno::last());
     }
+    // SAFETY: a descriptor just created and owned by nobody else.
+    let fd = unsafe { OwnedFd::from_raw_fd(fd) };
     // SAFETY: writes our own buffer to our own fd.
-    if unsafe { libc::pwrite(fd, env.as_ptr().cast(), env.len(), 0) } != env.len() as isize {
-        let e = Errno::last();
-        unsafe { libc::close(fd) };
-        return e;
+    match unsafe { libc::pwrite(fd.as_raw_fd(), bytes.as_ptr().cast(), bytes.len(), 0) } {
+        n if n == bytes.len() as isize => Ok(fd),
+        _ => Err(Errno::last()),
     }
+}
+
+/// Sets or clears close-on-exec on each descriptor.
+fn set_cloexec(fds: &[RawFd], on: bool) {
+    for &fd in fds {
+        // SAFETY: only changes the flags of the embedder's own descriptors.
+        unsafe { libc::fcntl(fd, libc::F_SETFD, if on { libc::FD_CLOEXEC } else { 0 }) };
+    }
+}
+
+fn exec_wasm(path: &CStr, argv: &[CString], envp: &[CString], handover: Option<&ExecHandover>) -> Errno {
+    let env: Vec<u8> = envp.iter().flat_map(|e| e.as_bytes().iter().copied().chain([b'\n'])).collect();
+    let env_fd = match memfd(c"waligate-env", &env) {
+        Ok(fd) => fd,
+        Err(e) => return e,
+    };
     let argv0 = argv.first().map_or(path, |a| a.as_c_str());
+    let arg = |s: String| CString::new(s).unwrap_or_default();
     let mut args: Vec<CString> = vec![
         c"waligate".into(),
         c"run".into(),
         CString::new([b"--argv0=".as_slice(), argv0.to_bytes()].concat()).unwrap_or_default(),
-        CString::new(format!("--env-fd={fd}")).unwrap_or_default(),
-        path.into(),
+        arg(format!("--env-fd={}", env_fd.as_raw_fd())),
     ];
+    // Kept open until execve: the new image inherits it.
+    let state_fd = match handover.map(|h| memfd(c"waligate-handover", &h.state)).transpose() {
+        Ok(fd) => fd,
+        Err(e) => return e,
+    };
+    if let Some(fd) = &state_fd {
+        args.push(arg(format!("--handover-fd={}", fd.as_raw_fd())));
+    }
+    args.push(path.into());
     args.extend(argv.iter().skip(1).cloned());
     let host_env: Vec<CString> = std::env::vars_os()
         .filter_map(|(k, v)| CString::new([k.as_bytes(), b"=", v.as_bytes()].concat()).ok())
         .collect();
+    let inherited = handover.map_or(&[][..], |h| &h.fds[..]);
+    set_cloexec(inherited, false);
     // SAFETY: as in exec_native; /proc/self/exe is this waligate binary.
     unsafe { libc::execve(c"/proc/self/exe".as_ptr(), pointers(&args).as_ptr(), pointers(&host_env).as_ptr()) };
     let e = Errno::last();
-    unsafe { libc::close(fd) };
+    set_cloexec(inherited, true);
+    drop((env_fd, state_fd));
     e
 }
 
