@@ -36,16 +36,15 @@ pub struct Event<'a, 'c> {
     pub layer: wali_core::Layer,
 }
 
-/// This thread's kernel id, asked once.
+/// This thread's kernel id. Asked each time: a cached one would be the
+/// parent's in a forked child.
 fn tid() -> i32 {
-    thread_local!(static TID: i32 = unsafe { libc::gettid() });
-    TID.with(|t| *t)
+    // SAFETY: gettid has no preconditions.
+    unsafe { libc::gettid() }
 }
 
 pub struct Audit {
     file: Option<Mutex<File>>,
-    /// The host process, asked once.
-    pid: u32,
     pub strace: bool,
     pub level: Level,
     seq: AtomicU64,
@@ -60,11 +59,22 @@ impl Audit {
     pub fn new(path: Option<&Path>, level: Level, strace: bool, guest: &str) -> anyhow::Result<Audit> {
         let file = match path {
             Some(p) => Some(Mutex::new(
-                File::create(p).map_err(|e| anyhow::anyhow!("cannot write audit log {}: {e}", p.display()))?,
+                File::create(p)
+                    .and_then(wali_core::fdspace::to_host)
+                    .map_err(|e| anyhow::anyhow!("cannot write audit log {}: {e}", p.display()))?,
             )),
             None => None,
         };
-        Ok(Audit { file, pid: std::process::id(), strace, level, seq: AtomicU64::new(0), guest: guest.to_string() })
+        Audit::with_file(file, level, strace, guest)
+    }
+
+    fn with_file(file: Option<Mutex<File>>, level: Level, strace: bool, guest: &str) -> anyhow::Result<Audit> {
+        // The guest may not open the trail, whatever path it tries.
+        if let Some(f) = &file {
+            let meta = f.lock().map_err(|_| anyhow::anyhow!("audit log lock poisoned"))?.metadata()?;
+            wali_core::fdspace::protect(&meta);
+        }
+        Ok(Audit { file, strace, level, seq: AtomicU64::new(0), guest: guest.to_string() })
     }
 
     /// Continues the trail a guest's execve handed over: `fd` is the
@@ -79,11 +89,11 @@ impl Audit {
                     anyhow::bail!("the handed-over audit log (fd {fd}) is not open");
                 }
                 // SAFETY: the descriptor is open and was handed to us to own.
-                Some(Mutex::new(unsafe { File::from_raw_fd(fd) }))
+                Some(Mutex::new(wali_core::fdspace::to_host(unsafe { File::from_raw_fd(fd) })?))
             }
             None => None,
         };
-        Ok(Audit { file, pid: std::process::id(), strace, level, seq: AtomicU64::new(0), guest: guest.to_string() })
+        Audit::with_file(file, level, strace, guest)
     }
 
     /// The log's descriptor, for handing the trail to an execve'd guest.
@@ -142,7 +152,7 @@ impl Audit {
             "ts": now_ns(),
             "seq": self.seq.fetch_add(1, Ordering::Relaxed),
             "guest": self.guest,
-            "pid": self.pid,
+            "pid": std::process::id(),
             "tid": tid(),
             "layer": match e.layer { wali_core::Layer::Wali => "wali", wali_core::Layer::Wasi(_) => "wasi" },
             "syscall": call.sys.name,
@@ -180,9 +190,23 @@ impl Audit {
             "ts": now_ns(),
             "seq": self.seq.fetch_add(1, Ordering::Relaxed),
             "guest": self.guest,
-            "pid": self.pid,
+            "pid": std::process::id(),
             "layer": layer,
             "state": state,
+            "detail": detail,
+        }));
+    }
+
+    /// Records the resource limit that is ending the guest.
+    pub fn limit(&self, name: &str, detail: &str) {
+        self.write(&json!({
+            "event": "limit",
+            "ts": now_ns(),
+            "seq": self.seq.fetch_add(1, Ordering::Relaxed),
+            "guest": self.guest,
+            "pid": std::process::id(),
+            "tid": tid(),
+            "limit": name,
             "detail": detail,
         }));
     }
@@ -194,7 +218,7 @@ impl Audit {
             "ts": now_ns(),
             "seq": self.seq.fetch_add(1, Ordering::Relaxed),
             "guest": self.guest,
-            "pid": self.pid,
+            "pid": std::process::id(),
             "outcome": outcome,
             "status": status,
         }));

@@ -22,6 +22,11 @@ const EMULATED_AS: &[(&str, &[&str])] = &[
     ("mremap", &["mremap", "mmap"]),
     ("execve", &["execve", "memfd_create", "pwrite64", "openat", "read", "close"]),
     ("exit", &["exit"]),
+    ("getrlimit", &["prlimit64"]),
+    ("setrlimit", &["prlimit64"]),
+    ("prlimit64", &["prlimit64", "getpid"]),
+    ("kill", &["kill", "getpgid", "getpgrp"]),
+    ("tkill", &["tgkill", "getpid"]),
 ];
 
 /// How wali-core carries out guest syscall `name`.

@@ -106,10 +106,15 @@ struct RunArgs {
     /// guest's execve); read after --env-file, before --env.
     #[arg(long, hide = true, value_name = "FD")]
     env_fd: Option<i32>,
-    /// Inherited fd holding the previous waligate's policy, audit trail and
-    /// switches (set by a guest's execve); replaces the options that set them.
+    /// Limit state a guest's execve carries over (see wali_core::limits).
+    #[arg(long, hide = true, value_name = "MS")]
+    carried_deadline_ms: Option<u64>,
     #[arg(long, hide = true, value_name = "FD")]
-    handover_fd: Option<i32>,
+    carried_processes_fd: Option<i32>,
+    /// Take the policy, audit trail and switches from the previous
+    /// waligate's handover (set by a guest's execve) instead of options.
+    #[arg(long, hide = true)]
+    handover: bool,
     /// Policy file or built-in profile (default, strict, unrestricted), or
     /// `none` for no gate at all (for measuring the gate's own cost).
     #[arg(long, value_name = "FILE|PROFILE", default_value = "default")]
@@ -140,6 +145,11 @@ struct RunArgs {
     /// debugging; said on stderr and in the audit trail).
     #[arg(long)]
     no_landlock: bool,
+    /// Set a resource limit, over the policy's (repeatable): memory_bytes,
+    /// wall_time_ms, cpu_time_ms, open_files, threads, processes,
+    /// file_size_bytes. Exceeding one ends the guest with status 137.
+    #[arg(long = "limit", value_name = "NAME=VALUE")]
+    limits: Vec<String>,
     /// Do not read or write the compiled-module cache.
     #[arg(long)]
     no_cache: bool,
@@ -208,7 +218,7 @@ fn environment(args: &RunArgs) -> Result<Vec<String>> {
 }
 
 /// Reads and closes a memfd an execve handed over.
-pub(crate) fn read_inherited_fd(fd: i32) -> Result<String> {
+fn read_inherited_fd(fd: i32) -> Result<String> {
     use std::os::fd::FromRawFd;
     // SAFETY: F_GETFD only queries; it fails for a descriptor that is not open.
     if fd < 0 || unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
@@ -219,6 +229,21 @@ pub(crate) fn read_inherited_fd(fd: i32) -> Result<String> {
     let mut text = String::new();
     std::io::Read::read_to_string(&mut file, &mut text).with_context(|| format!("cannot read fd {fd}"))?;
     Ok(text)
+}
+
+/// The `--limit NAME=VALUE` arguments.
+fn limit_args(args: &[String]) -> Result<policy::model::Limits> {
+    let mut limits = policy::model::Limits::default();
+    for arg in args {
+        let known = arg.split_once('=').and_then(|(name, value)| Some((name, value.parse::<u64>().ok()?)));
+        if !known.is_some_and(|(name, value)| limits.set(name, value)) {
+            anyhow::bail!(
+                "invalid --limit {arg:?}: expected NAME=VALUE with VALUE a whole number and NAME one of {}",
+                policy::model::Limits::NAMES.join(", ")
+            );
+        }
+    }
+    Ok(limits)
 }
 
 /// The `--dir HOST[::GUEST]` arguments as preopens (host path canonical).
@@ -336,7 +361,9 @@ fn policy_command(cmd: PolicyCommand) -> Result<i32> {
 }
 
 fn run(mut args: RunArgs) -> Result<i32> {
-    let handover = args.handover_fd.map(Handover::read).transpose()?;
+    // Before the host opens anything: its descriptors go above the guest's.
+    let inherited_fd_limit = wali_core::fdspace::prepare();
+    let handover = if args.handover { Some(Handover::read()?) } else { None };
     let source = match &handover {
         Some(h) => {
             // The previous waligate's settings, not this command line's.
@@ -351,6 +378,10 @@ fn run(mut args: RunArgs) -> Result<i32> {
             Some(PolicySource { name, text, cwd })
         }
     };
+    // The guest may not rewrite the policy it runs under.
+    if let Some(meta) = source.as_ref().and_then(|s| std::fs::metadata(s.cwd.join(&s.name)).ok()) {
+        wali_core::fdspace::protect(&meta);
+    }
     let module = PathBuf::from(&args.command[0]);
     let interface = match args.interface {
         Some(i) => i,
@@ -381,12 +412,22 @@ fn run(mut args: RunArgs) -> Result<i32> {
     if let Some(e) = &env {
         grants.push((PathBuf::from(std::ffi::OsStr::from_bytes(e.path.to_bytes())), policy::access::READ));
     }
-    // The gate lives as long as the process: the guest's calls borrow it.
-    let gated: Option<(&'static PolicyGate, crate::backstop::Backstop)> = match &source {
-        None => None,
+    let policy = match &source {
         Some(src) => {
             let ctx = policy::Context { cwd: src.cwd.clone(), extra_grants: grants };
-            let policy = load_policy_text(&src.name, &src.text, &ctx)?;
+            Some(load_policy_text(&src.name, &src.text, &ctx)?)
+        }
+        None => None,
+    };
+    let limits = match &handover {
+        Some(h) => h.limits,
+        None => limit_args(&args.limits)?.or(policy.as_ref().and_then(|p| p.source.limits).unwrap_or_default()),
+    };
+    wali_core::fdspace::set_limit(limits.open_files.unwrap_or(inherited_fd_limit));
+    // The gate lives as long as the process: the guest's calls borrow it.
+    let gated: Option<(&'static PolicyGate, crate::backstop::Backstop)> = match policy {
+        None => None,
+        Some(policy) => {
             let backstop = crate::backstop::Backstop::derive(&policy);
             #[cfg(feature = "test-hooks")]
             let policy = test_hooks::engine_policy(policy);
@@ -419,6 +460,7 @@ fn run(mut args: RunArgs) -> Result<i32> {
         seccomp: !args.no_seccomp,
         landlock: !args.no_landlock,
         cache: !args.no_cache,
+        limits,
     };
     let mut argv = args.command;
     if let Some(argv0) = args.argv0 {
@@ -445,6 +487,19 @@ fn run(mut args: RunArgs) -> Result<i32> {
             }) as Box<dyn FnOnce() -> Result<()>>
         }),
         exec_handover: Some(exec_handover.encode()),
+        limits: wali_core::limits::Limits {
+            memory_bytes: limits.memory_bytes,
+            wall_time_ms: limits.wall_time_ms,
+            cpu_time_ms: limits.cpu_time_ms,
+            open_files: limits.open_files,
+            threads: limits.threads,
+            processes: limits.processes,
+            file_size_bytes: limits.file_size_bytes,
+        },
+        carried_limits: wali_core::limits::Carried {
+            deadline_ms: args.carried_deadline_ms,
+            processes_fd: args.carried_processes_fd,
+        },
     })?;
     report(&outcome, policy_gate);
     Ok(outcome.status())

@@ -2,9 +2,9 @@
 //! new program runs under the same policy with the same audit trail: the
 //! policy's text and the context its `$CWD` was resolved in, the granted
 //! directories, the audit log's open descriptor and level, and the
-//! backstop and cache switches. It travels in a memfd the new waligate
-//! reads and closes before any guest code runs (see
-//! `wali_core::process::ExecHandover`); the guest never sees it.
+//! backstop and cache switches. It travels in the new process's host
+//! environment (`WALIGATE_HANDOVER`, see `wali_core::process::ExecHandover`),
+//! which the guest can neither change on the way nor read.
 
 use anyhow::{Context, Result};
 use serde::{Deserialize, Serialize};
@@ -33,6 +33,8 @@ pub struct Handover {
     pub seccomp: bool,
     pub landlock: bool,
     pub cache: bool,
+    /// The limits in force (the policy's, overridden by `--limit`).
+    pub limits: policy::model::Limits,
 }
 
 impl Handover {
@@ -44,9 +46,10 @@ impl Handover {
         }
     }
 
-    /// Reads and closes the handover memfd `fd`.
-    pub fn read(fd: RawFd) -> Result<Handover> {
-        let text = crate::cli::read_inherited_fd(fd).context("--handover-fd")?;
-        serde_json::from_str(&text).context("malformed --handover-fd state")
+    /// The handover the previous waligate left in the environment.
+    pub fn read() -> Result<Handover> {
+        let var = wali_core::emu::process::HANDOVER_VAR;
+        let text = std::env::var(var).with_context(|| format!("--handover without {var}"))?;
+        serde_json::from_str(&text).with_context(|| format!("malformed {var}"))
     }
 }

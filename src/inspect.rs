@@ -86,6 +86,7 @@ impl Report {
             remove_rules: Vec::new(),
             audit: None,
             host: None,
+            limits: None,
         }
     }
 

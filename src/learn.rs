@@ -95,6 +95,7 @@ pub fn learn(events: &[Value], name: &str) -> Result<PolicyFile> {
         remove_rules: Vec::new(),
         audit: None,
         host: None,
+        limits: None,
     })
 }
 

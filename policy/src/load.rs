@@ -285,6 +285,10 @@ fn merge(doc: &PolicyFile, base: Option<&PolicyFile>) -> PolicyFile {
             }),
             (d, b) => d.clone().or_else(|| b.clone()),
         },
+        limits: match (doc.limits, base.limits) {
+            (Some(d), Some(b)) => Some(d.or(b)),
+            (d, b) => d.or(b),
+        },
     }
 }
 

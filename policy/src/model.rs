@@ -40,6 +40,74 @@ pub struct PolicyFile {
     /// runs. Absent fields keep the extended profile's (on by default).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<HostSpec>,
+    /// Resource limits; exceeding one ends the guest (status 137) with a
+    /// `limit` audit event. Absent fields keep the extended profile's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<Limits>,
+}
+
+/// Resource limits on a guest (absent: unlimited).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Limits {
+    /// Linear memory, in bytes (its maximum).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_bytes: Option<u64>,
+    /// Wall-clock time from start, in milliseconds (across fork and execve).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub wall_time_ms: Option<u64>,
+    /// CPU time of each process, in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cpu_time_ms: Option<u64>,
+    /// Open descriptors: the guest's descriptor range is 0..open_files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub open_files: Option<u64>,
+    /// Live threads of a process, the main one included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<u64>,
+    /// Live processes of the guest's tree, the first one included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub processes: Option<u64>,
+    /// Largest file size the guest may write, in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file_size_bytes: Option<u64>,
+}
+
+impl Limits {
+    /// The limit names, as in the policy file and `--limit NAME=VALUE`.
+    pub const NAMES: &[&str] =
+        &["memory_bytes", "wall_time_ms", "cpu_time_ms", "open_files", "threads", "processes", "file_size_bytes"];
+
+    fn field(&mut self, name: &str) -> Option<&mut Option<u64>> {
+        Some(match name {
+            "memory_bytes" => &mut self.memory_bytes,
+            "wall_time_ms" => &mut self.wall_time_ms,
+            "cpu_time_ms" => &mut self.cpu_time_ms,
+            "open_files" => &mut self.open_files,
+            "threads" => &mut self.threads,
+            "processes" => &mut self.processes,
+            "file_size_bytes" => &mut self.file_size_bytes,
+            _ => return None,
+        })
+    }
+
+    /// Sets limit `name`; false for an unknown name.
+    pub fn set(&mut self, name: &str, value: u64) -> bool {
+        self.field(name).map(|f| *f = Some(value)).is_some()
+    }
+
+    /// Each limit from `self`, else from `base`.
+    pub fn or(self, base: Limits) -> Limits {
+        Limits {
+            memory_bytes: self.memory_bytes.or(base.memory_bytes),
+            wall_time_ms: self.wall_time_ms.or(base.wall_time_ms),
+            cpu_time_ms: self.cpu_time_ms.or(base.cpu_time_ms),
+            open_files: self.open_files.or(base.open_files),
+            threads: self.threads.or(base.threads),
+            processes: self.processes.or(base.processes),
+            file_size_bytes: self.file_size_bytes.or(base.file_size_bytes),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]

@@ -24,7 +24,7 @@ fn syntax_errors_name_line_and_column() {
     assert_eq!(
         errors("{\"version\": 1, \"rulez\": []}"),
         [
-            "p.json:1:22: rulez: unknown field `rulez`, expected one of `version`, `name`, `description`, `extends`, `default`, `mode`, `fs`, `net`, `rules`, `remove_rules`, `audit`, `host`"
+            "p.json:1:22: rulez: unknown field `rulez`, expected one of `version`, `name`, `description`, `extends`, `default`, `mode`, `fs`, `net`, `rules`, `remove_rules`, `audit`, `host`, `limits`"
         ]
     );
     assert_eq!(

@@ -75,9 +75,18 @@ pub fn load_or_compile(
     }
     let path = dir.join(format!("{}.cwasm", key(engine, wasm)));
     if path.exists() {
+        // The file stays open for the module's lifetime: keep it out of the
+        // guest's descriptor range.
+        let file = std::fs::File::open(&path).and_then(crate::fdspace::to_host);
+        if let Some(Ok(meta)) = file.as_ref().ok().map(|f| f.metadata()) {
+            crate::fdspace::protect(&meta);
+        }
         // SAFETY: the file was written by `Module::serialize` for this
         // engine configuration, in a directory only this user can write.
-        match unsafe { Module::deserialize_file(engine, &path) } {
+        let module = file
+            .map_err(anyhow::Error::from)
+            .and_then(|f| unsafe { Module::deserialize_open_file(engine, f).map_err(|e| anyhow::anyhow!("{e:#}")) });
+        match module {
             Ok(module) => {
                 tracing::debug!("loaded compiled module from cache {}", path.display());
                 return Ok(module);

@@ -66,7 +66,11 @@ pub fn decode<'a>(sys: &'static Syscall, raw: [i64; 6], mem: MemView, scratch: &
     for (i, kind) in sys.args.iter().enumerate() {
         let addr = raw[i] as u32;
         args[i] = match *kind {
-            Arg::Int | Arg::Fd => raw[i] as u64,
+            Arg::Int => raw[i] as u64,
+            // The kernel reads an fd as a 32-bit int; the host's lie above
+            // the guest's range (see fdspace).
+            Arg::Fd if !crate::fdspace::guest_may_use(raw[i] as i32) => return Err(Errno::EBADF),
+            Arg::Fd => raw[i] as u64,
             Arg::UInt => uint(i),
             Arg::Addr | Arg::Raw => uint(i),
             Arg::Msghdr => {

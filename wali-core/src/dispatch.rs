@@ -18,6 +18,12 @@ pub enum Space {
     App,
 }
 
+/// Calls that open a descriptor by path, vetted by what they opened.
+#[inline]
+fn opens_by_path(nr: i64) -> bool {
+    matches!(nr, libc::SYS_open | libc::SYS_openat | libc::SYS_openat2 | libc::SYS_creat)
+}
+
 pub fn dispatch(
     caller: &mut Caller<'_, Guest>,
     space: Space,
@@ -28,6 +34,7 @@ pub fn dispatch(
         (Space::App, Some(app)) => app.view(),
         _ => caller.data().memory.view(),
     };
+    crate::limits::check_tree()?;
     let mut scratch = std::mem::take(&mut caller.data_mut().scratch);
     let result = (|| {
         let call = match decode(sys, raw, mem, &mut scratch) {
@@ -38,6 +45,9 @@ pub fn dispatch(
         let ruling = gate.decide(&call);
         let start = ruling.record.then(Instant::now);
         let outcome = match ruling.verdict {
+            Verdict::Allow if !opens_by_path(sys.nr) && crate::fdspace::names_host_file(&call) => {
+                Ok(Errno(libc::EACCES).ret())
+            }
             Verdict::Allow => match sys.imp {
                 Imp::Kernel => {
                     let a = call.args;
@@ -46,6 +56,11 @@ pub fn dispatch(
                     let ret = from_libc(unsafe { libc::syscall(sys.nr, a[0], a[1], a[2], a[3], a[4], a[5]) });
                     if ret >= 0 {
                         call.copy_back();
+                        if opens_by_path(sys.nr)
+                            && let Err(e) = crate::fdspace::vet_opened(ret as i32)
+                        {
+                            return Ok(e.ret());
+                        }
                     }
                     Ok(ret)
                 }
@@ -54,7 +69,8 @@ pub fn dispatch(
             },
             Verdict::Deny(errno) => Ok(-(errno as i64)),
             Verdict::Kill => Err(Stop::Killed(sys.name.to_string())),
-        };
+        }
+        .and_then(crate::limits::check_result);
         if let Some(t) = start {
             // A call that ends the guest is recorded too, before it unwinds.
             let ret = *outcome.as_ref().unwrap_or(&0);

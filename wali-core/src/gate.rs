@@ -52,6 +52,10 @@ pub trait Gate: Send + Sync {
     /// result (0 for a call that ended the guest), how long it took, and
     /// which layer made it.
     fn record(&self, _call: &Call<'_>, _ruling: Ruling, _ret: i64, _dur_ns: u64, _layer: Layer) {}
+
+    /// A resource limit (see [`crate::limits`]) was exceeded; the guest is
+    /// about to end.
+    fn limit(&self, _name: &str, _detail: &str) {}
 }
 
 /// Allows everything; the host with no policy.

@@ -227,7 +227,7 @@ fn define_aux(linker: &mut Linker<Guest>, name: &str, ty: &FuncType) -> Result<(
         "__wasm_thread_spawn" => {
             expect(name, ty, &[I32, I32], &[I32])?;
             linker.func_wrap(WALI, name, |mut c: Caller<'_, Guest>, fnidx: u32, arg: u32| {
-                crate::process::spawn_thread(&mut c, fnidx, arg)
+                crate::process::spawn_thread(&mut c, fnidx, arg).map_err(wasmtime::Error::new)
             })?;
         }
         "setjmp" => {

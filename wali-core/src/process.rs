@@ -43,8 +43,9 @@ pub struct Process {
 }
 
 /// The embedder's state for the waligate a guest's execve of a `.wasm`
-/// starts (its policy and audit trail): opaque bytes passed in a memfd,
-/// and the descriptors (such as the audit log) it must inherit.
+/// starts (its policy and audit trail): opaque bytes (no NUL) passed in
+/// the `WALIGATE_HANDOVER` environment variable, and the descriptors (such
+/// as the audit log) it must inherit.
 pub struct ExecHandover {
     pub state: Vec<u8>,
     pub fds: Vec<std::os::fd::RawFd>,
@@ -99,6 +100,7 @@ impl Process {
         if self.ending.swap(true, Ordering::SeqCst) {
             park_forever();
         }
+        crate::limits::process_gone(true);
         drop(self.lock_envfile().take());
     }
 
@@ -210,8 +212,13 @@ pub fn ending(e: wasmtime::Error) -> Result<Ending, wasmtime::Error> {
 
 /// `__wasm_thread_spawn(fnidx, arg)`: starts a host thread running
 /// `table0[fnidx](tid, arg)` in a new instance and returns its kernel TID,
-/// or a negative errno.
-pub fn spawn_thread(caller: &mut wasmtime::Caller<'_, Guest>, fnidx: u32, arg: u32) -> i32 {
+/// or a negative errno. A thread past the `threads` limit ends the guest.
+pub fn spawn_thread(caller: &mut wasmtime::Caller<'_, Guest>, fnidx: u32, arg: u32) -> Result<i32, Stop> {
+    crate::limits::check_threads(caller.data().process.threads.load(Ordering::SeqCst))?;
+    Ok(start_thread(caller, fnidx, arg))
+}
+
+fn start_thread(caller: &mut wasmtime::Caller<'_, Guest>, fnidx: u32, arg: u32) -> i32 {
     let Some(spawner) = caller.data().process.spawner.get().cloned() else {
         return Errno::EAGAIN.ret() as i32;
     };

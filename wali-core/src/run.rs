@@ -46,6 +46,9 @@ pub struct RunOptions {
     pub before_guest: Option<Box<dyn FnOnce() -> Result<()>>>,
     /// Handed to the waligate a guest's execve of a `.wasm` starts.
     pub exec_handover: Option<crate::process::ExecHandover>,
+    pub limits: crate::limits::Limits,
+    /// Limit state a guest's execve handed over (deadline, process count).
+    pub carried_limits: crate::limits::Carried,
 }
 
 /// How a guest run ended.
@@ -118,6 +121,7 @@ fn with_signals_blocked<T>(f: impl FnOnce() -> T) -> T {
 pub fn run(opts: RunOptions) -> Result<Outcome> {
     let engine = engine()?;
     let module = load(&engine, &opts.module, opts.cache_dir.as_deref())?;
+    crate::limits::activate(opts.limits, opts.gate, opts.carried_limits)?;
     let interface = match opts.interface {
         Some(i) => i,
         None => wasi::interface(&module)?,
@@ -133,6 +137,15 @@ pub fn run(opts: RunOptions) -> Result<Outcome> {
         .iter()
         .map(|a| CString::new(a.as_bytes()).context("argument contains a NUL byte"))
         .collect::<Result<Vec<_>>>()?;
+    let shim = match interface {
+        Interface::Wasi => {
+            Some(load_bytes(&engine, opts.shim, opts.cache_dir.as_deref()).context("cannot load the WASI shim")?)
+        }
+        Interface::Wali => None,
+    };
+    // Every host file is open: from here on, new descriptors are the
+    // guest's (the WASI shim's preopens included).
+    crate::fdspace::seal()?;
     let process = Process::new(opts.env, opts.on_exit, opts.exec_handover);
     let mut linker = Linker::new(&engine);
     let mut store = match interface {
@@ -146,8 +159,7 @@ pub fn run(opts: RunOptions) -> Result<Outcome> {
             store
         }
         Interface::Wasi => {
-            let shim =
-                load_bytes(&engine, opts.shim, opts.cache_dir.as_deref()).context("cannot load the WASI shim")?;
+            let shim = shim.context("the WASI shim is not loaded")?;
             let shim_memory = wasi::memory_for(&engine, &shim)?;
             let guest = Guest::for_wasi(shim_memory.clone(), app_memory.clone(), process.clone(), opts.gate);
             let mut store = new_store(&shim, guest);
@@ -159,6 +171,8 @@ pub fn run(opts: RunOptions) -> Result<Outcome> {
             store
         }
     };
+    // Like the compiler's threads, the watchdog leaves signals to the guest.
+    with_signals_blocked(|| crate::limits::watch(process.clone()));
     if let Some(hook) = opts.before_guest {
         hook()?;
     }

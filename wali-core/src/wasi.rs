@@ -220,6 +220,20 @@ pub fn memory_for(engine: &Engine, module: &Module) -> Result<SharedMemory> {
         .find(|i| i.module() == MEMORY_MODULE && i.name() == MEMORY_NAME)
         .and_then(|i| i.ty().memory().cloned())
         .context("rewritten module lacks its memory import")?;
+    let ty = match crate::limits::limits().memory_bytes {
+        Some(bytes) => {
+            let pages = bytes / ty.page_size();
+            if ty.minimum() > pages {
+                bail!(
+                    "the module needs {} bytes of memory at start, more than the memory limit of {bytes}",
+                    ty.minimum() * ty.page_size()
+                );
+            }
+            let max = ty.maximum().map_or(pages, |m| m.min(pages));
+            wasmtime::MemoryType::shared(ty.minimum() as u32, max as u32)
+        }
+        None => ty,
+    };
     SharedMemory::new(engine, ty).map_err(anyhow::Error::from).context("cannot create a guest memory")
 }
 

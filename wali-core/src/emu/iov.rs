@@ -106,9 +106,47 @@ fn msghdr(mem: &MemView, addr: u32, sent_name: Option<Option<&[u8]>>) -> SysResu
 }
 
 pub fn sendmsg(_: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
-    let m = tri!(msghdr(&call.mem, call.addr(1), Some(call.copied(1))));
+    let mut m = tri!(msghdr(&call.mem, call.addr(1), Some(call.copied(1))));
+    // The control data is copied, so no other thread can change it after
+    // the descriptors it passes are checked.
+    let mut control = vec![0u8; m.hdr.msg_controllen.min(CONTROL_MAX + 1)];
+    if control.len() > CONTROL_MAX {
+        return Ok(Errno(libc::ENOBUFS).ret());
+    }
+    if !control.is_empty() {
+        // SAFETY: msghdr() checked that the guest's control buffer lies in memory.
+        unsafe { std::ptr::copy_nonoverlapping(m.hdr.msg_control.cast::<u8>(), control.as_mut_ptr(), control.len()) };
+        tri!(check_passed_fds(&control));
+        m.hdr.msg_control = control.as_mut_ptr().cast();
+    }
     let a = &call.args;
     Ok(sys(libc::SYS_sendmsg, [a[0], &m.hdr as *const _ as u64, a[2], 0, 0, 0]))
+}
+
+/// Largest control buffer sendmsg takes (the kernel's default optmem_max).
+const CONTROL_MAX: usize = 20480;
+
+/// Refuses `SCM_RIGHTS` messages that would pass a host descriptor. The
+/// control buffer uses the kernel's x86_64 `cmsghdr` layout, walked as the
+/// kernel walks it.
+fn check_passed_fds(control: &[u8]) -> SysResult<()> {
+    const HDR: usize = 16;
+    let mut at = 0;
+    while control.len() - at >= HDR {
+        let len = u64::from_le_bytes(control[at..at + 8].try_into().unwrap_or_default()) as usize;
+        if len < HDR || len > control.len() - at {
+            return Err(Errno::EINVAL);
+        }
+        let word = |o: usize| i32::from_le_bytes(control[at + o..at + o + 4].try_into().unwrap_or_default());
+        if word(8) == libc::SOL_SOCKET && word(12) == libc::SCM_RIGHTS {
+            let passed = (HDR..len).step_by(4).take_while(|o| o + 4 <= len);
+            if passed.map(word).any(|fd| !crate::fdspace::guest_may_use(fd)) {
+                return Err(Errno::EBADF);
+            }
+        }
+        at += len.next_multiple_of(8).min(control.len() - at);
+    }
+    Ok(())
 }
 
 pub fn recvmsg(_: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {

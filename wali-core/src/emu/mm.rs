@@ -120,7 +120,10 @@ pub fn mmap(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop
         mm.free.remove(addr, addr + len);
         addr
     } else {
-        tri!(allocate(&mut mm, &caller.data().memory, len))
+        match allocate(&mut mm, &caller.data().memory, len) {
+            Ok(start) => start,
+            Err(e) => return crate::limits::check_memory(e.ret(), call.mem.size(), len),
+        }
     };
     let mem = caller.data().memory.view();
     let shared = kind != libc::MAP_PRIVATE;
@@ -222,7 +225,10 @@ pub fn mremap(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, St
         mm.free.remove(new_addr, new_addr + new_len);
         new_addr
     } else {
-        tri!(allocate(&mut mm, &caller.data().memory, new_len))
+        match allocate(&mut mm, &caller.data().memory, new_len) {
+            Ok(start) => start,
+            Err(e) => return crate::limits::check_memory(e.ret(), call.mem.size(), new_len),
+        }
     };
     let mem = caller.data().memory.view();
     // The kernel moves the pages (anonymous or file-backed) to the target.

@@ -4,8 +4,10 @@
 
 pub mod ctl;
 pub mod iov;
+pub mod kill;
 pub mod mm;
 pub mod process;
+pub mod rlimit;
 pub mod signal;
 
 use crate::decode::Call;

@@ -32,9 +32,24 @@ pub fn set_tid_address(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Resul
 /// fork, vfork, and clone with only a termination signal: the whole host
 /// forks and the child continues in the same instance.
 pub fn fork(caller: &mut Caller<'_, Guest>, _: &Call<'_>) -> Result<i64, Stop> {
-    Ok(match caller.data().process.fork() {
+    crate::limits::fork_starting()?;
+    let process = caller.data().process.clone();
+    Ok(match process.fork() {
+        Ok(0) => {
+            if !crate::limits::forked_child() {
+                // The tree is full: as if the fork had failed.
+                crate::limits::process_gone(false);
+                // SAFETY: ends this child before it runs guest code.
+                unsafe { libc::_exit(crate::EXIT_KILLED) };
+            }
+            crate::limits::watch(process);
+            0
+        }
         Ok(pid) => pid as i64,
-        Err(e) => e.ret(),
+        Err(e) => {
+            crate::limits::process_gone(false);
+            e.ret()
+        }
     })
 }
 
@@ -90,8 +105,9 @@ fn pointers(strings: &[CString]) -> Vec<*const libc::c_char> {
 }
 
 /// execve of a `.wasm` file starts a fresh waligate on it with the new argv;
-/// the environment and the embedder's handover (policy, audit trail) travel
-/// in inherited memfds, never named files. Any other file is executed
+/// the guest environment travels in an inherited memfd and the embedder's
+/// handover (policy, audit trail) in the host environment, never in named
+/// files. Any other file is executed
 /// natively and leaves the sandbox.
 pub fn execve(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, Stop> {
     let Some(path) = call.path(0) else {
@@ -156,28 +172,42 @@ fn exec_wasm(path: &CStr, argv: &[CString], envp: &[CString], handover: Option<&
         CString::new([b"--argv0=".as_slice(), argv0.to_bytes()].concat()).unwrap_or_default(),
         arg(format!("--env-fd={}", env_fd.as_raw_fd())),
     ];
-    // Kept open until execve: the new image inherits it.
-    let state_fd = match handover.map(|h| memfd(c"waligate-handover", &h.state)).transpose() {
-        Ok(fd) => fd,
-        Err(e) => return e,
-    };
-    if let Some(fd) = &state_fd {
-        args.push(arg(format!("--handover-fd={}", fd.as_raw_fd())));
+    // The handover travels in the new process's environment, which the
+    // kernel copies from host memory: no other guest thread can change it
+    // on the way, as it could a descriptor in its own range.
+    let mut host_env: Vec<CString> = std::env::vars_os()
+        .filter(|(k, _)| k != HANDOVER_VAR)
+        .filter_map(|(k, v)| CString::new([k.as_bytes(), b"=", v.as_bytes()].concat()).ok())
+        .collect();
+    if let Some(h) = handover {
+        let Ok(var) = CString::new([HANDOVER_VAR.as_bytes(), b"=", &h.state].concat()) else {
+            return Errno::EINVAL;
+        };
+        host_env.push(var);
+        args.push(c"--handover".into());
     }
     args.push(path.into());
     args.extend(argv.iter().skip(1).cloned());
-    let host_env: Vec<CString> = std::env::vars_os()
-        .filter_map(|(k, v)| CString::new([k.as_bytes(), b"=", v.as_bytes()].concat()).ok())
-        .collect();
-    let inherited = handover.map_or(&[][..], |h| &h.fds[..]);
-    set_cloexec(inherited, false);
+    // Limit state the new process keeps counting from (see limits).
+    let (carried, counter_fds) = crate::limits::carried();
+    if let Some(ms) = carried.deadline_ms {
+        args.insert(4, arg(format!("--carried-deadline-ms={ms}")));
+    }
+    if let Some(fd) = carried.processes_fd {
+        args.insert(4, arg(format!("--carried-processes-fd={fd}")));
+    }
+    let inherited: Vec<RawFd> = handover.map_or(&[][..], |h| &h.fds[..]).iter().chain(&counter_fds).copied().collect();
+    set_cloexec(&inherited, false);
     // SAFETY: as in exec_native; /proc/self/exe is this waligate binary.
     unsafe { libc::execve(c"/proc/self/exe".as_ptr(), pointers(&args).as_ptr(), pointers(&host_env).as_ptr()) };
     let e = Errno::last();
-    set_cloexec(inherited, true);
-    drop((env_fd, state_fd));
+    set_cloexec(&inherited, true);
+    drop(env_fd);
     e
 }
+
+/// The environment variable a `.wasm` execve hands the embedder's state in.
+pub const HANDOVER_VAR: &str = "WALIGATE_HANDOVER";
 
 /// clock_gettime through the vDSO, as a native program's libc does: no
 /// kernel entry. The result is copied out like any host write.
