@@ -1,4 +1,4 @@
-//! The attack suite (guests/attacks): each guest tries to break one of the
+//! The attack suite (guests/attacks, WALI and WASI): each guest tries to break one of the
 //! isolation claims in SECURITY.md, under every built-in profile. Each test
 //! asserts the exact outcome and that the host's files and processes are
 //! intact afterwards.
@@ -245,5 +245,30 @@ fn native_execve_is_the_policys_decision() {
         let dir = scratch();
         let r = attack(dir.path(), profile, &[], "attack_bombs", &["exec-native"]);
         assert_eq!((r.status, r.stdout.as_str()), (0, expected), "{profile}: {}", r.stderr);
+    }
+}
+
+#[test]
+fn a_wasi_application_reaches_no_descriptor_or_path_it_was_not_given() {
+    let expected = "fd_read on fds 4..4096: all EBADF\nfd_write on fds 4..4096: all EBADF\n\
+                    fd_fdstat_get on fds 4..4096: all EBADF\nfd_seek on fds 4..4096: all EBADF\n\
+                    fd_renumber stdout over on fds 4..4096: all EBADF\nfd_close on fds 4..4096: all EBADF\n\
+                    open ../etc/passwd: EPERM\nopen /etc/passwd: EPERM\nopen a/../../etc/passwd: ENOENT\n\
+                    symlink to /etc: EPERM\nopen etc-link/passwd: ENOENT\nstdout still works\n";
+    for profile in PROFILES {
+        let (dir, preopen) = (scratch(), scratch());
+        let p = policy(dir.path(), profile);
+        let r = capture(
+            waligate()
+                .current_dir(dir.path())
+                .args(["run", "--policy"])
+                .arg(&p)
+                .args(["--audit", "audit.jsonl", "--dir"])
+                .arg(format!("{}::/", preopen.path().display()))
+                .arg(wasi_attack_guest("attack_wasi")),
+        );
+        assert_eq!((r.status, r.stdout.as_str()), (0, expected), "{profile}: {}", r.stderr);
+        assert_trail_intact(dir.path(), "exited", 0);
+        assert_eq!(std::fs::read_dir(preopen.path()).unwrap().count(), 0, "{profile}: the preopen changed");
     }
 }

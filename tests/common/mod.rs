@@ -94,6 +94,13 @@ pub fn scratch() -> tempfile::TempDir {
     tempfile::Builder::new().prefix("waligate-test-").tempdir().expect("temp dir")
 }
 
+/// The WASI attack guests (guests/attacks/wasi), built once per test binary.
+#[allow(dead_code)]
+pub fn wasi_attack_guest(name: &str) -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| build_guests("guests/attacks/wasi", "wasm32-wasip1")).join(format!("{name}.wasm"))
+}
+
 /// The WASI guests (std Rust for wasm32-wasip1), built once per test binary.
 pub fn wasi_guest_dir() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
