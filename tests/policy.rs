@@ -197,6 +197,20 @@ fn kill_action_ends_the_guest_naming_the_rule() {
 }
 
 #[test]
+fn a_rate_budget_can_end_the_guest() {
+    let dir = scratch();
+    let p = write_policy(
+        dir.path(),
+        r#"{"version": 1, "extends": "default", "rules": [
+            {"id": "pid-budget", "syscalls": ["getpid"], "action": "allow", "rate": {"max": 2, "exceeded": "kill"}}]}"#,
+    );
+    let r = probe(dir.path(), &["--policy", &p], &["getpid", "getpid", "getpid", "write", "after", "x"]);
+    assert_eq!((r.status, r.stdout.as_str()), (137, "getpid  = 1\ngetpid  = 1\n"));
+    assert!(r.stderr.ends_with("waligate: guest killed: getpid\n"), "{}", r.stderr);
+    assert!(!dir.path().join("after").exists());
+}
+
+#[test]
 fn audit_mode_allows_what_it_would_deny() {
     let dir = scratch();
     let p = write_policy(

@@ -104,7 +104,8 @@ pub(crate) struct CompiledRule {
     pub conds: Vec<Cond>,
     pub effect: Effect,
     pub mode: Mode,
-    pub rate: Option<(u64, AtomicU64)>,
+    /// Budget, calls so far, and what the calls past it get.
+    pub rate: Option<(u64, AtomicU64, Effect)>,
 }
 
 pub(crate) struct Grant {
@@ -136,7 +137,6 @@ pub struct Policy {
 }
 
 const EACCES: i32 = 13;
-const EAGAIN: i32 = 11;
 
 impl Policy {
     /// Whether syscall `sys` is allowed with nothing to check: the caller
@@ -184,10 +184,10 @@ impl Policy {
             if !rule.conds.iter().all(|c| c.holds(&req.args)) {
                 continue;
             }
-            if let Some((max, used)) = &rule.rate
+            if let Some((max, used, past)) = &rule.rate
                 && used.fetch_add(1, Ordering::Relaxed) >= *max
             {
-                return (Effect::Deny(EAGAIN), By::Rate(r), rule.mode);
+                return (*past, By::Rate(r), rule.mode);
             }
             return (rule.effect, By::Rule(r), rule.mode);
         }

@@ -175,7 +175,13 @@ pub fn load_str(file: &str, src: &str, ctx: &Context) -> Result<Loaded, Vec<Prob
             conds,
             effect,
             mode: rule.mode.or(merged.mode).unwrap_or(Mode::Enforce),
-            rate: rule.rate.as_ref().map(|r| (r.max, AtomicU64::new(0))),
+            rate: rule.rate.as_ref().map(|r| {
+                let past = match r.exceeded {
+                    Some(crate::model::RateExceeded::Kill) => Effect::Kill,
+                    _ => Effect::Deny(libc::EAGAIN),
+                };
+                (r.max, AtomicU64::new(0), past)
+            }),
         });
     }
     let default = match &merged.default {

@@ -217,6 +217,17 @@ pub enum Scalar {
 #[serde(deny_unknown_fields)]
 pub struct Rate {
     pub max: u64,
+    /// What the calls past the budget get: `errno` (`EAGAIN`, the default)
+    /// or `kill` (the guest ends, as at a resource limit).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exceeded: Option<RateExceeded>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum RateExceeded {
+    Errno,
+    Kill,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize, JsonSchema)]
