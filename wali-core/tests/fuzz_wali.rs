@@ -1,0 +1,22 @@
+//! Fuzz targets of the WALI host (see fuzz/README.md), each for a bounded
+//! time after replaying its corpus under `fuzz/corpus/<target>/`:
+//! `decode` (syscall arguments against guest memory) and `rewrite` (the
+//! module rewrite before compilation).
+
+#[path = "../../fuzz/targets/decode.rs"]
+mod decode;
+#[path = "../../fuzz/harness.rs"]
+mod harness;
+
+#[test]
+fn fuzz_decode() {
+    harness::fuzz(env!("CARGO_MANIFEST_DIR"), "decode", &[], decode::check, decode::generate);
+}
+
+#[path = "../../fuzz/targets/rewrite.rs"]
+mod rewrite;
+
+#[test]
+fn fuzz_rewrite() {
+    harness::fuzz(env!("CARGO_MANIFEST_DIR"), "rewrite", &[], rewrite::check, rewrite::generate);
+}
