@@ -265,3 +265,77 @@ pub fn generate(rng: &mut crate::harness::Rng, corpus: &[Vec<u8>]) -> Vec<u8> {
     let n = rng.range(16, 400) as usize;
     rng.bytes(n)
 }
+
+// ---- target `convert`: the struct conversions of the emulations ----
+
+/// Fuzz target `convert`: the same cases through the emulations' pointer
+/// conversions that need no running guest: readv/writev/msghdr iovec arrays
+/// (`emu::iov::iovecs`) and execve's string arrays
+/// (`emu::process::strings`), checked against the same rules: every
+/// out-of-memory range is `-EFAULT`, counts out of range their errno, and
+/// what is converted points exactly at the guest's data.
+pub fn check_convert(data: &[u8]) {
+    let case = case(data);
+    let _guard = lock();
+    let view = memories()[case.pages].view();
+    // SAFETY: as in `check`.
+    unsafe { std::ptr::copy_nonoverlapping(case.contents.as_ptr(), view.host_addr(0), case.contents.len()) };
+    let mem = &case.contents;
+    let size = mem.len() as u64;
+    let base = view.host_addr(0) as u64;
+    let word = |a: u64| u32::from_le_bytes(mem[a as usize..a as usize + 4].try_into().unwrap());
+    let (addr, count) = (case.raw[0] as u32, case.raw[1] as i32 as i64);
+
+    // iovec arrays: {u32 base, u32 len}[count].
+    let got = wali_core::emu::iov::iovecs(&view, addr, count, Errno(libc::EMSGSIZE));
+    let want = if !(0..=1024).contains(&count) {
+        Err(Errno(libc::EMSGSIZE))
+    } else if (addr == 0 && count > 0) || addr as u64 + 8 * count as u64 > size {
+        Err(Errno::EFAULT)
+    } else {
+        (0..count as u64)
+            .map(|i| (word(addr as u64 + 8 * i), word(addr as u64 + 8 * i + 4)))
+            .map(|(b, l)| match b {
+                0 => Ok((0, l as usize)),
+                b if b as u64 + l as u64 <= size => Ok((base + b as u64, l as usize)),
+                _ => Err(Errno::EFAULT),
+            })
+            .collect::<Result<Vec<_>, _>>()
+    };
+    let got = got.map(|v| v.iter().map(|io| (io.iov_base as u64, io.iov_len)).collect::<Vec<_>>());
+    assert_eq!(got, want, "iovecs at {addr:#x} count {count} in {size} bytes");
+
+    // execve's NULL-terminated arrays of string pointers.
+    let mut total = 0;
+    let got = wali_core::emu::process::strings(&view, addr, &mut total);
+    let want = (|| {
+        let mut out = Vec::new();
+        let mut total = 0usize;
+        if addr == 0 {
+            return Ok(out);
+        }
+        for slot in (addr as u64..).step_by(4) {
+            if slot + 4 > size {
+                return Err(Errno::EFAULT);
+            }
+            let p = word(slot) as usize;
+            if p == 0 {
+                return Ok(out);
+            }
+            let rest = mem.get(p..).filter(|r| !r.is_empty()).ok_or(Errno::EFAULT)?;
+            let s = match rest.iter().take(32 * 4096 + 1).position(|&b| b == 0) {
+                Some(end) => &rest[..=end],
+                None if rest.len() <= 32 * 4096 => return Err(Errno::EFAULT),
+                None => return Err(Errno::E2BIG),
+            };
+            total += s.len() + 4;
+            if total > 2 << 20 {
+                return Err(Errno::E2BIG);
+            }
+            out.push(s.to_vec());
+        }
+        unreachable!()
+    })();
+    let got = got.map(|v| v.into_iter().map(|c| c.into_bytes_with_nul()).collect::<Vec<_>>());
+    assert_eq!(got, want, "string array at {addr:#x} in {size} bytes");
+}

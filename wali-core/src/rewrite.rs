@@ -162,6 +162,11 @@ pub fn rewrite(wasm: &[u8]) -> Result<Vec<u8>> {
     wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
         .validate_all(wasm)
         .context("not a valid WebAssembly module")?;
+    // A component validates too, but its nested modules' sections cannot
+    // be copied as a module's.
+    if Parser::is_component(wasm) {
+        bail!("the file is a WebAssembly component; waligate runs core modules");
+    }
     let mut reencoder = RoundtripReencoder;
     let sections: Vec<_> = Parser::new(0).parse_all(wasm).collect::<Result<_, _>>()?;
     let survey = survey(&sections, &mut reencoder)?;

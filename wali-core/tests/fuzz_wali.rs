@@ -1,6 +1,7 @@
 //! Fuzz targets of the WALI host (see fuzz/README.md), each for a bounded
 //! time after replaying its corpus under `fuzz/corpus/<target>/`:
-//! `decode` (syscall arguments against guest memory) and `rewrite` (the
+//! `decode` (syscall arguments against guest memory), `convert` (the
+//! emulations' iovec and string-array conversions) and `rewrite` (the
 //! module rewrite before compilation).
 
 #[path = "../../fuzz/targets/decode.rs"]
@@ -11,6 +12,11 @@ mod harness;
 #[test]
 fn fuzz_decode() {
     harness::fuzz(env!("CARGO_MANIFEST_DIR"), "decode", &[], decode::check, decode::generate);
+}
+
+#[test]
+fn fuzz_convert() {
+    harness::fuzz(env!("CARGO_MANIFEST_DIR"), "convert", &[], decode::check_convert, decode::generate);
 }
 
 #[path = "../../fuzz/targets/rewrite.rs"]
