@@ -47,7 +47,7 @@ fn arg(u: &mut Unstructured<'_>, size: u64) -> i64 {
         6 => (-(k as i64) - 1) as u64,
         7 => 4096 * k,
         8 => size.wrapping_add(k) as u32 as u64,
-        9 => (k as u64) << 32 | u.arbitrary::<u32>().unwrap_or(0) as u64,
+        9 => (k << 32) | u.arbitrary::<u32>().unwrap_or(0) as u64,
         10 => (PATH_MAX as u64 - 2).wrapping_add(k % 5),
         _ => *u.choose(&[36u64, 128, 129, 65536, 65537, 1 << 31, 1 << 32]).unwrap_or(&0),
     };
@@ -98,7 +98,7 @@ pub fn case(data: &[u8]) -> Case {
 
 /// What the decoder must make of one argument.
 #[derive(Debug, PartialEq, Eq)]
-enum Want {
+pub enum Want {
     /// This value, as is.
     Value(u64),
     /// The host address of this guest address (0: NULL).
@@ -108,7 +108,7 @@ enum Want {
 }
 
 /// The documented rules, independently: per argument, what the kernel gets.
-fn model(sys: &Syscall, raw: [i64; 6], mem: &[u8]) -> Result<[Want; 6], Errno> {
+pub fn model(sys: &Syscall, raw: [i64; 6], mem: &[u8]) -> Result<[Want; 6], Errno> {
     let size = mem.len() as u64;
     let mut want: [Want; 6] = std::array::from_fn(|_| Want::Value(0));
     let uint = |i: usize| raw[i] as u32 as u64;
