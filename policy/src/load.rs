@@ -81,14 +81,43 @@ pub fn parse(file: &str, src: &str) -> Result<PolicyFile, Vec<Problem>> {
         // serde_json appends " at line L column C"; we report those apart.
         let msg = inner.to_string();
         let msg = msg.rsplit_once(" at line ").map_or(msg.as_str(), |(m, _)| m).to_string();
-        vec![problem(file, &path, (inner.line(), inner.column()), msg)]
+        vec![problem(file, &path, char_position(src, inner.line(), inner.column()), msg)]
     })
+}
+
+/// serde_json's line and byte column of the last character it read as a
+/// 1-based line and character column, as the semantic checks count. Its
+/// column 0 (the last character read ended a line, or nothing was read)
+/// becomes the end of the previous line, or the start of the text.
+fn char_position(src: &str, line: usize, column: usize) -> (usize, usize) {
+    let text = |l: usize| src.split('\n').nth(l.wrapping_sub(1)).unwrap_or("");
+    match (line, column) {
+        (0 | 1, 0) => (1, 1),
+        (l, 0) => (l - 1, text(l - 1).chars().count() + 1),
+        (l, c) => {
+            let t = text(l).as_bytes();
+            (l, String::from_utf8_lossy(&t[..c.min(t.len())]).chars().count().max(1))
+        }
+    }
 }
 
 pub fn load_str(file: &str, src: &str, ctx: &Context) -> Result<Loaded, Vec<Problem>> {
     let doc = parse(file, src)?;
     let spans = spans(src);
-    let at = |path: &str| spans.get(path).copied().unwrap_or((0, 0));
+    // A place the file does not spell out (a rule of the extended profile)
+    // is reported at its nearest ancestor the file has (`extends`).
+    let at = |path: &str| {
+        let mut p = path;
+        loop {
+            if let Some(&pos) = spans.get(p) {
+                return pos;
+            }
+            match p.rfind(['.', '[']) {
+                Some(i) => p = &p[..i],
+                None => return spans.get("").copied().unwrap_or((1, 1)),
+            }
+        }
+    };
     let mut problems = Vec::new();
     let mut report = |path: String, message: String| problems.push(problem(file, &path, at(&path), message));
 

@@ -181,9 +181,18 @@ pub fn derive(policy: &Policy, reaches: impl Fn(&str) -> Reaches) -> Option<Plan
     let mut rules = BTreeMap::new();
     if policy.mode == Mode::Audit || !policy.default.denies() {
         // A permissive policy: refuse only what a rule always refuses and
-        // the host never needs.
+        // the host never needs, for itself or to carry out a guest call
+        // the policy allows.
+        let allowed = |sys: usize| allowed_when(policy, sys).is_some();
+        let carrying: Vec<&str> = (0..names.len())
+            .filter(|&sys| allowed(sys))
+            .flat_map(|sys| match reaches(names[sys]) {
+                Reaches::Host(calls) => calls.to_vec(),
+                Reaches::Direct { .. } => Vec::new(),
+            })
+            .collect();
         for (sys, name) in names.iter().enumerate() {
-            if allowed_when(policy, sys).is_none() && !host.clone().any(|(n, _)| n == name) {
+            if !allowed(sys) && !host.clone().any(|(n, _)| n == name) && !carrying.contains(name) {
                 add(&mut rules, name, vec![Vec::new()]);
             }
         }

@@ -84,17 +84,17 @@ impl Walker<'_> {
         }
     }
 
-    /// Reads a string literal and returns its contents (escapes kept raw,
-    /// which is enough for keys).
+    /// Reads a string literal and returns its contents, escapes decoded as
+    /// serde decodes them (a key may be spelled `"rul\u0065s"`).
     fn string(&mut self) -> String {
-        self.i += 1;
         let start = self.i;
+        self.i += 1;
         while self.i < self.s.len() && self.s[self.i] != b'"' {
             self.i += if self.s[self.i] == b'\\' { 2 } else { 1 };
         }
-        let text = String::from_utf8_lossy(&self.s[start..self.i.min(self.s.len())]).into_owned();
         self.i += 1;
-        text
+        let literal = &self.s[start..self.i.min(self.s.len())];
+        serde_json::from_slice(literal).unwrap_or_else(|_| String::from_utf8_lossy(literal).into_owned())
     }
 }
 
@@ -107,5 +107,8 @@ mod tests {
         assert_eq!(s["a"], (2, 8));
         assert_eq!(s["a[1].b"], (2, 18));
         assert_eq!(s["c"], (3, 8));
+        let s = super::spans("{\"rul\\u0065s\": [{\"id\\\"\": 1}]}");
+        assert_eq!(s["rules[0]"], (1, 17));
+        assert_eq!(s["rules[0].id\""], (1, 26));
     }
 }

@@ -36,12 +36,15 @@ const THREAD_SPAWN: (&str, &str) = ("wali", "__wasm_thread_spawn");
 /// behave the same, and the host gets one memory that never moves.
 fn shared(mut ty: MemoryType) -> MemoryType {
     ty.shared = true;
-    ty.maximum = Some(ty.maximum.unwrap_or(MAX_PAGES));
+    // 4 GiB in the memory's own pages (64 KiB unless custom page sizes),
+    // within the 32-bit page count a memory32 type allows.
+    let pages = (MAX_BYTES >> ty.page_size_log2.unwrap_or(16)).min(u32::MAX.into());
+    ty.maximum = Some(ty.maximum.unwrap_or(pages));
     ty
 }
 
-/// Largest Wasm32 memory in pages (4 GiB).
-const MAX_PAGES: u64 = 65536;
+/// Largest Wasm32 memory in bytes (4 GiB).
+const MAX_BYTES: u64 = 1 << 32;
 
 /// What the first pass learns about the module.
 #[derive(Default)]
@@ -103,7 +106,12 @@ fn survey(sections: &[Payload<'_>], reencoder: &mut RoundtripReencoder) -> Resul
             Payload::ExportSection(reader) => {
                 s.has_exports = true;
                 for e in reader.clone() {
-                    s.table_export_taken |= e?.name == TABLE_EXPORT;
+                    let name = e?.name;
+                    s.table_export_taken |= name == TABLE_EXPORT;
+                    // The host calls these exports itself (see `process::instantiate`).
+                    if [INIT_DATA_EXPORT, START_EXPORT].contains(&name) {
+                        bail!("the module exports {name}, a name reserved for the host");
+                    }
                 }
             }
             Payload::StartSection { func, .. } => s.start = Some(*func),
@@ -154,6 +162,11 @@ pub fn rewrite(wasm: &[u8]) -> Result<Vec<u8>> {
     wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all())
         .validate_all(wasm)
         .context("not a valid WebAssembly module")?;
+    // A component validates too, but its nested modules' sections cannot
+    // be copied as a module's.
+    if Parser::is_component(wasm) {
+        bail!("the file is a WebAssembly component; waligate runs core modules");
+    }
     let mut reencoder = RoundtripReencoder;
     let sections: Vec<_> = Parser::new(0).parse_all(wasm).collect::<Result<_, _>>()?;
     let survey = survey(&sections, &mut reencoder)?;
@@ -166,6 +179,8 @@ pub fn rewrite(wasm: &[u8]) -> Result<Vec<u8>> {
 
     let mut out = Encoder::new();
     let mut imports_done = false;
+    // A module without functions still gets the initialiser's.
+    let (mut funcs_done, mut code_done) = (!split_data, !split_data);
     let mut data_count_done = survey.data_count;
     for payload in &sections {
         let Some((id, range)) = payload.as_section() else {
@@ -178,10 +193,22 @@ pub fn rewrite(wasm: &[u8]) -> Result<Vec<u8>> {
             out.section(&imports);
             imports_done = true;
         }
+        if !funcs_done && id > 3 {
+            let mut funcs = FunctionSection::new();
+            funcs.function(survey.types);
+            out.section(&funcs);
+            funcs_done = true;
+        }
         // memory.init needs a data count section before the code.
-        if split_data && !data_count_done && id == 10 {
+        if split_data && !data_count_done && (id == 10 || id == 11) {
             out.section(&DataCountSection { count: survey.data_segments });
             data_count_done = true;
+        }
+        if !code_done && id == 11 {
+            let mut code = CodeSection::new();
+            code.function(&init_data_body(&survey.active));
+            out.section(&code);
+            code_done = true;
         }
         match payload {
             Payload::TypeSection(reader) if split_data => {
@@ -202,6 +229,7 @@ pub fn rewrite(wasm: &[u8]) -> Result<Vec<u8>> {
                 reencoder.parse_function_section(&mut funcs, reader.clone())?;
                 funcs.function(survey.types);
                 out.section(&funcs);
+                funcs_done = true;
             }
             Payload::MemorySection(_) => {}
             Payload::ExportSection(reader) => {
@@ -226,6 +254,7 @@ pub fn rewrite(wasm: &[u8]) -> Result<Vec<u8>> {
                 }
                 code.function(&init_data_body(&survey.active));
                 out.section(&code);
+                code_done = true;
             }
             Payload::DataSection(reader) if split_data => {
                 let mut data = DataSection::new();

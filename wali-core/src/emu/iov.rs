@@ -15,7 +15,8 @@ const UIO_MAXIOV: i64 = 1024;
 
 /// Translates the guest iovec array `{u32 base, u32 len}[count]`; a count
 /// out of range is `bad_count` (EINVAL for readv, EMSGSIZE for msghdr).
-fn iovecs(mem: &MemView, addr: u32, count: i64, bad_count: Errno) -> SysResult<Vec<libc::iovec>> {
+#[doc(hidden)] // public for the fuzz targets
+pub fn iovecs(mem: &MemView, addr: u32, count: i64, bad_count: Errno) -> SysResult<Vec<libc::iovec>> {
     if !(0..=UIO_MAXIOV).contains(&count) {
         return Err(bad_count);
     }

@@ -68,7 +68,8 @@ const ARG_STRLEN_MAX: usize = 32 * 4096;
 const ARGS_TOTAL_MAX: usize = 2 << 20;
 
 /// Reads a NULL-terminated array of `u32` string pointers (NULL array: empty).
-fn strings(mem: &MemView, addr: u32, total: &mut usize) -> SysResult<Vec<CString>> {
+#[doc(hidden)] // public for the fuzz targets
+pub fn strings(mem: &MemView, addr: u32, total: &mut usize) -> SysResult<Vec<CString>> {
     let mut out = Vec::new();
     if addr == 0 {
         return Ok(out);
