@@ -5,6 +5,8 @@
 use policy::constants::CONSTANTS;
 use policy::net::SockAddr;
 use serde_json::Value;
+use std::borrow::Cow;
+use std::sync::OnceLock;
 use wali_core::decode::Call;
 use wali_core::table::Arg;
 
@@ -86,27 +88,75 @@ fn named(f: Family, v: u64) -> String {
     }
 }
 
-/// The value of argument `i` of `call` for the audit log.
-pub fn value(call: &Call<'_>, i: usize) -> Value {
+/// How argument `i` of a call is shown: built without allocating for the
+/// common kinds (descriptors, counts, pointers, valid UTF-8 paths), since
+/// an audit of every call renders every argument.
+pub enum Shown<'a> {
+    Int(i64),
+    UInt(u64),
+    Text(Cow<'a, str>),
+    /// A guest pointer: `"NULL"` or `"0x..."`.
+    Ptr(u32),
+    /// A path or address that could not be read.
+    Null,
+}
+
+impl Shown<'_> {
+    /// Appends the JSON form (what [`value`] serializes to).
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        use std::io::Write;
+        // Writing to a Vec cannot fail.
+        match self {
+            Shown::Int(v) => drop(serde_json::to_writer(out, v)),
+            Shown::UInt(v) => drop(serde_json::to_writer(out, v)),
+            Shown::Text(s) => drop(serde_json::to_writer(out, s.as_ref())),
+            Shown::Ptr(0) => out.extend_from_slice(b"\"NULL\""),
+            Shown::Ptr(p) => drop(write!(out, "\"{p:#x}\"")),
+            Shown::Null => out.extend_from_slice(b"null"),
+        }
+    }
+}
+
+impl From<Shown<'_>> for Value {
+    fn from(s: Shown<'_>) -> Value {
+        match s {
+            Shown::Int(v) => v.into(),
+            Shown::UInt(v) => v.into(),
+            Shown::Text(t) => t.into_owned().into(),
+            Shown::Ptr(0) => "NULL".into(),
+            Shown::Ptr(p) => format!("{p:#x}").into(),
+            Shown::Null => Value::Null,
+        }
+    }
+}
+
+/// Argument `i` of `call` as the audit log shows it.
+pub fn shown<'a>(call: &'a Call<'_>, i: usize) -> Shown<'a> {
     let raw = call.raw[i];
     let kind = call.sys.args.get(i).copied().unwrap_or(Arg::Int);
     match kind {
-        Arg::Fd if raw == -100 => "AT_FDCWD".into(),
-        Arg::Fd => raw.into(),
-        Arg::Path => call.path(i).map_or(Value::Null, |p| p.to_string_lossy().into()),
-        Arg::AddrIn(_) => call.copied(i).and_then(SockAddr::decode).map_or(Value::Null, |a| a.to_string().into()),
+        Arg::Fd if raw == -100 => Shown::Text("AT_FDCWD".into()),
+        Arg::Fd => Shown::Int(raw),
+        Arg::Path => call.path(i).map_or(Shown::Null, |p| Shown::Text(p.to_string_lossy())),
+        Arg::AddrIn(_) => {
+            call.copied(i).and_then(SockAddr::decode).map_or(Shown::Null, |a| Shown::Text(a.to_string().into()))
+        }
         Arg::Int | Arg::UInt => {
             let v = if kind == Arg::UInt { raw as u32 as u64 } else { raw as u64 };
             match family(call.sys.name, i) {
-                Some(f) => named(f, v).into(),
-                None if kind == Arg::UInt => v.into(),
-                None => raw.into(),
+                Some(f) => Shown::Text(named(f, v).into()),
+                None if kind == Arg::UInt => Shown::UInt(v),
+                None => Shown::Int(raw),
             }
         }
         // Everything else points into guest memory.
-        _ if raw as u32 == 0 => "NULL".into(),
-        _ => format!("{:#x}", raw as u32).into(),
+        _ => Shown::Ptr(raw as u32),
     }
+}
+
+/// The value of argument `i` of `call` for the audit log.
+pub fn value(call: &Call<'_>, i: usize) -> Value {
+    shown(call, i).into()
 }
 
 /// Argument `i` as strace shows it: strings quoted, flags and addresses bare.
@@ -118,12 +168,28 @@ pub fn strace_value(call: &Call<'_>, i: usize) -> String {
     }
 }
 
+/// The specification's names of `call`'s arguments (possibly fewer than it
+/// has: see [`arg_name`]), looked up once per syscall, since the lookup
+/// scans the specification.
+pub fn spec_names(call: &Call<'_>) -> Cow<'static, [&'static str]> {
+    static NAMES: OnceLock<Vec<OnceLock<Vec<&'static str>>>> = OnceLock::new();
+    // Rows made up for unknown imports are not in the table (and rare).
+    let Some(row) = wali_core::table::position(call.sys) else {
+        return policy::syscalls::arg_names(call.sys.name).into();
+    };
+    let rows = NAMES.get_or_init(|| wali_core::table::SYSCALLS.iter().map(|_| OnceLock::new()).collect());
+    rows[row].get_or_init(|| policy::syscalls::arg_names(call.sys.name)).as_slice().into()
+}
+
+/// The key of argument `i`: its specification name, else `arg{i}`.
+pub fn arg_name<'a>(names: &'a [&'static str], i: usize) -> Cow<'a, str> {
+    names.get(i).map_or_else(|| format!("arg{i}").into(), |n| Cow::Borrowed(*n))
+}
+
 /// All arguments, keyed by the specification's names.
 pub fn args(call: &Call<'_>) -> serde_json::Map<String, Value> {
-    let names = policy::syscalls::arg_names(call.sys.name);
-    (0..call.sys.args.len())
-        .map(|i| (names.get(i).map_or_else(|| format!("arg{i}"), |n| n.to_string()), value(call, i)))
-        .collect()
+    let names = spec_names(call);
+    (0..call.sys.args.len()).map(|i| (arg_name(&names, i).into_owned(), value(call, i))).collect()
 }
 
 #[cfg(test)]
@@ -142,5 +208,24 @@ mod tests {
         assert_eq!(named(Family::Exact("SIG"), 99), "99");
         assert_eq!(named(Family::At, 0x100), "AT_SYMLINK_NOFOLLOW");
         assert_eq!(named(Family::Mode, 0o644), "0644");
+    }
+
+    #[test]
+    fn written_json_is_the_values_json() {
+        let cases = || {
+            [
+                Shown::Int(-100),
+                Shown::UInt(u64::MAX),
+                Shown::Text("a \"quoted\"\n\u{1} p\u{e4}th".into()),
+                Shown::Ptr(0),
+                Shown::Ptr(0x1008d5),
+                Shown::Null,
+            ]
+        };
+        for (shown, value) in cases().into_iter().zip(cases()) {
+            let mut out = Vec::new();
+            shown.write_json(&mut out);
+            assert_eq!(String::from_utf8(out).unwrap(), Value::from(value).to_string());
+        }
     }
 }
