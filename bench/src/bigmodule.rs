@@ -12,7 +12,7 @@ use wasm_encoder::{
 
 const FUNCS: u32 = 10_000;
 /// Mixing steps per function: about 300 bytes of code each.
-const STEPS: u64 = 24;
+const STEPS: u64 = 18;
 const MESSAGE: &[u8] = b"big module ran\n";
 
 /// The module's bytes (deterministic).

@@ -15,9 +15,9 @@ const TARGET_MS: f64 = 250.0;
 pub fn table(env: &Env, scale: f64) {
     println!("Compute-bound guest: the same Rust source (guests/compute, opt-level 3 on every side) natively,");
     println!("as WALI (`compute`) and as WASI (`wasi_compute`) under the default profile; ms, best of {RUNS}");
-    let widths = [8, 32, 10, 10, 10, 10, 10];
+    let widths = [8, 28, 10, 10, 10, 10, 10];
     let row = |cells: &[String]| crate::row(cells, &widths);
-    println!("{}", row(&["workload", "n x", "native", "WALI", "WASI", "WALI/nat", "WASI/nat"].map(String::from)));
+    println!("{}", row(&["workload", "work", "native", "WALI", "WASI", "WALI/nat", "WASI/nat"].map(String::from)));
     let mut mem = vec![0u8; kernels::MEMORY];
     for &(workload, unit) in kernels::WORKLOADS {
         // Pick n so the native run takes about TARGET_MS.

@@ -3,11 +3,8 @@
 // dependency, std or allocation, and deterministic.
 
 /// The workloads by name, with what one unit of `n` is.
-pub const WORKLOADS: &[(&str, &str)] = &[
-    ("sha256", "64 KiB hashed"),
-    ("nbody", "simulation step of 5 bodies"),
-    ("sieve", "sieve of Eratosthenes up to 1M"),
-];
+pub const WORKLOADS: &[(&str, &str)] =
+    &[("sha256", "SHA-256 of 64 KiB"), ("nbody", "5-body step"), ("sieve", "sieve up to 1M")];
 
 /// Scratch memory the caller provides: the sieve's flags, the hashed data.
 pub const MEMORY: usize = 1 << 20;
