@@ -46,45 +46,62 @@ fn family(syscall: &str, arg: usize) -> Option<Family> {
     })
 }
 
-fn exact(prefix: &str, v: u64) -> Option<String> {
-    CONSTANTS.iter().find(|(n, val)| n.starts_with(prefix) && *val == v).map(|(n, _)| n.to_string())
+/// The constants named with `prefix`. Those of the families above are
+/// gathered once, so naming an argument scans its family, not the table.
+fn constants(prefix: &str) -> impl Iterator<Item = &'static (&'static str, u64)> {
+    const PREFIXES: [&str; 9] = ["O_", "AT_", "PROT_", "MAP_", "SOCK_", "AF_", "F_", "SIG", "CLOCK_"];
+    static GROUPS: OnceLock<Vec<Vec<(&'static str, u64)>>> = OnceLock::new();
+    let groups = GROUPS.get_or_init(|| {
+        PREFIXES.iter().map(|p| CONSTANTS.iter().filter(|(n, _)| n.starts_with(p)).copied().collect()).collect()
+    });
+    let group = PREFIXES.iter().position(|p| *p == prefix).map_or(CONSTANTS, |i| &groups[i][..]);
+    group.iter().filter(move |(n, _)| n.starts_with(prefix))
+}
+
+fn exact(prefix: &str, v: u64) -> Option<&'static str> {
+    constants(prefix).find(|(_, val)| *val == v).map(|(n, _)| *n)
 }
 
 /// `base|FLAG|FLAG|0x..` for the single-bit constants with `prefix`.
-fn bits(prefix: &str, base: Option<String>, mut v: u64, exclude: &[&str]) -> String {
-    let mut parts: Vec<String> = base.into_iter().collect();
-    for (n, bit) in CONSTANTS {
-        if n.starts_with(prefix) && bit.count_ones() == 1 && v & bit != 0 && !exclude.contains(n) {
-            parts.push(n.to_string());
+fn bits(prefix: &str, base: Option<&str>, mut v: u64, exclude: &[&str]) -> String {
+    let mut parts: Vec<Cow<'_, str>> = base.into_iter().map(Cow::Borrowed).collect();
+    for (n, bit) in constants(prefix) {
+        if bit.count_ones() == 1 && v & bit != 0 && !exclude.contains(n) {
+            parts.push(Cow::Borrowed(n));
             v &= !bit;
         }
     }
     if v != 0 || parts.is_empty() {
-        parts.push(format!("{v:#x}"));
+        parts.push(format!("{v:#x}").into());
     }
     parts.join("|")
 }
 
-fn named(f: Family, v: u64) -> String {
+fn named(f: Family, v: u64) -> Cow<'static, str> {
     let v32 = v as u32 as u64;
     match f {
         Family::Open => {
             let mode = exact("O_", v32 & 3).unwrap_or_default();
             let rest = v32 & !3;
-            if rest == 0 { mode } else { bits("O_", Some(mode), rest, &["O_ACCMODE"]) }
+            if rest == 0 { mode.into() } else { bits("O_", Some(mode), rest, &["O_ACCMODE"]).into() }
         }
         Family::At if v32 == 0 => "0".into(),
-        Family::At => bits("AT_", None, v32, &[]),
+        Family::At => bits("AT_", None, v32, &[]).into(),
         Family::Prot if v32 == 0 => "PROT_NONE".into(),
-        Family::Prot => bits("PROT_", None, v32, &[]),
-        Family::Map => bits("MAP_", None, v32, &[]),
+        Family::Prot => bits("PROT_", None, v32, &[]).into(),
+        Family::Map => bits("MAP_", None, v32, &[]).into(),
         Family::Sock => {
-            let ty = exact("SOCK_", v32 & 0xf).unwrap_or_else(|| format!("{:#x}", v32 & 0xf));
+            let ty: Cow<'static, str> =
+                exact("SOCK_", v32 & 0xf).map_or_else(|| format!("{:#x}", v32 & 0xf).into(), Cow::Borrowed);
             let rest = v32 & !0xf;
-            if rest == 0 { ty } else { bits("SOCK_", Some(ty), rest, &["SOCK_STREAM", "SOCK_DGRAM", "SOCK_RAW"]) }
+            if rest == 0 {
+                ty
+            } else {
+                bits("SOCK_", Some(&ty), rest, &["SOCK_STREAM", "SOCK_DGRAM", "SOCK_RAW"]).into()
+            }
         }
-        Family::Exact(prefix) => exact(prefix, v).unwrap_or_else(|| (v as i64).to_string()),
-        Family::Mode => format!("0{:o}", v32),
+        Family::Exact(prefix) => exact(prefix, v).map_or_else(|| (v as i64).to_string().into(), Cow::Borrowed),
+        Family::Mode => format!("0{:o}", v32).into(),
     }
 }
 
@@ -144,7 +161,7 @@ pub fn shown<'a>(call: &'a Call<'_>, i: usize) -> Shown<'a> {
         Arg::Int | Arg::UInt => {
             let v = if kind == Arg::UInt { raw as u32 as u64 } else { raw as u64 };
             match family(call.sys.name, i) {
-                Some(f) => Shown::Text(named(f, v).into()),
+                Some(f) => Shown::Text(named(f, v)),
                 None if kind == Arg::UInt => Shown::UInt(v),
                 None => Shown::Int(raw),
             }
