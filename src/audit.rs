@@ -1,16 +1,17 @@
-//! The audit trail: one JSON line per event, written with a single
-//! `write(2)` each so that nothing is lost however the run ends (guest
-//! exit, kill, trap, or a signal to waligate itself), and the `--strace`
-//! view of the same events.
+//! The audit trail: one JSON line per event, rendered straight into a
+//! per-thread buffer (no JSON tree) and handed to a buffered [`Sink`] that
+//! a writer thread drains, so auditing every call stays cheap; and the
+//! `--strace` view of the same events.
+
+mod sink;
 
 use policy::constants::errno_name;
 use policy::{By, Decision, Effect, PathAccess, Policy};
 use serde_json::{Value, json};
-use std::fs::File;
-use std::io::Write;
-use std::os::fd::{AsRawFd, FromRawFd, RawFd};
+use sink::Sink;
+use std::cell::RefCell;
+use std::os::fd::{FromRawFd, RawFd};
 use std::path::Path;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 use wali_core::decode::Call;
@@ -36,45 +37,107 @@ pub struct Event<'a, 'c> {
     pub layer: wali_core::Layer,
 }
 
-/// This thread's kernel id. Asked each time: a cached one would be the
-/// parent's in a forked child.
+thread_local! {
+    /// This thread's kernel id, asked once (0: not yet).
+    static TID: std::cell::Cell<i32> = const { std::cell::Cell::new(0) };
+}
+
 fn tid() -> i32 {
-    // SAFETY: gettid has no preconditions.
-    unsafe { libc::gettid() }
+    TID.with(|t| match t.get() {
+        0 => {
+            // SAFETY: gettid has no preconditions.
+            let tid = unsafe { libc::gettid() };
+            t.set(tid);
+            tid
+        }
+        tid => tid,
+    })
+}
+
+/// In a fork child: the forking thread's cached id is its parent's.
+fn forget_tid() {
+    TID.with(|t| t.set(0));
 }
 
 pub struct Audit {
-    file: Option<Mutex<File>>,
+    sink: Option<&'static Sink>,
     pub strace: bool,
     pub level: Level,
     seq: AtomicU64,
     guest: String,
+    /// `guest` as a JSON string, rendered once.
+    guest_json: String,
 }
 
 fn now_ns() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64)
 }
 
+/// Builds one JSON object with its keys in the order they are added.
+struct Line<'a> {
+    out: &'a mut Vec<u8>,
+    first: bool,
+}
+
+impl<'a> Line<'a> {
+    fn new(out: &'a mut Vec<u8>) -> Self {
+        out.push(b'{');
+        Line { out, first: true }
+    }
+
+    /// Starts the member `key` (plain ASCII, needing no escapes).
+    fn key(&mut self, key: &str) -> &mut Vec<u8> {
+        if !self.first {
+            self.out.push(b',');
+        }
+        self.first = false;
+        self.out.push(b'"');
+        self.out.extend_from_slice(key.as_bytes());
+        self.out.extend_from_slice(b"\":");
+        self.out
+    }
+
+    fn str(&mut self, key: &str, value: &str) {
+        let out = self.key(key);
+        let _ = serde_json::to_writer(out, value);
+    }
+
+    fn int(&mut self, key: &str, value: i64) {
+        let out = self.key(key);
+        let _ = serde_json::to_writer(out, &value);
+    }
+
+    /// A member whose value is already JSON.
+    fn raw(&mut self, key: &str, json: &str) {
+        self.key(key).extend_from_slice(json.as_bytes());
+    }
+
+    fn close(self) {
+        self.out.push(b'}');
+    }
+
+    /// Closes the object and the line.
+    fn end(self) {
+        self.out.extend_from_slice(b"}\n");
+    }
+}
+
+thread_local! {
+    /// Where this thread renders an event before handing it to the sink.
+    static LINE: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
 impl Audit {
     pub fn new(path: Option<&Path>, level: Level, strace: bool, guest: &str) -> anyhow::Result<Audit> {
         let file = match path {
-            Some(p) => Some(Mutex::new(
-                File::create(p)
+            Some(p) => Some(
+                std::fs::File::create(p)
                     .and_then(wali_core::fdspace::to_host)
                     .map_err(|e| anyhow::anyhow!("cannot write audit log {}: {e}", p.display()))?,
-            )),
+            ),
             None => None,
         };
         Audit::with_file(file, level, strace, guest)
-    }
-
-    fn with_file(file: Option<Mutex<File>>, level: Level, strace: bool, guest: &str) -> anyhow::Result<Audit> {
-        // The guest may not open the trail, whatever path it tries.
-        if let Some(f) = &file {
-            let meta = f.lock().map_err(|_| anyhow::anyhow!("audit log lock poisoned"))?.metadata()?;
-            wali_core::fdspace::protect(&meta);
-        }
-        Ok(Audit { file, strace, level, seq: AtomicU64::new(0), guest: guest.to_string() })
     }
 
     /// Continues the trail a guest's execve handed over: `fd` is the
@@ -89,21 +152,36 @@ impl Audit {
                     anyhow::bail!("the handed-over audit log (fd {fd}) is not open");
                 }
                 // SAFETY: the descriptor is open and was handed to us to own.
-                Some(Mutex::new(wali_core::fdspace::to_host(unsafe { File::from_raw_fd(fd) })?))
+                Some(wali_core::fdspace::to_host(unsafe { std::fs::File::from_raw_fd(fd) })?)
             }
             None => None,
         };
         Audit::with_file(file, level, strace, guest)
     }
 
+    fn with_file(file: Option<std::fs::File>, level: Level, strace: bool, guest: &str) -> anyhow::Result<Audit> {
+        if let Some(f) = &file {
+            // The guest may not open the trail, whatever path it tries.
+            wali_core::fdspace::protect(&f.metadata()?);
+        }
+        Ok(Audit {
+            sink: file.map(Sink::open),
+            strace,
+            level,
+            seq: AtomicU64::new(0),
+            guest: guest.to_string(),
+            guest_json: Value::from(guest).to_string(),
+        })
+    }
+
     /// The log's descriptor, for handing the trail to an execve'd guest.
     pub fn fd(&self) -> Option<RawFd> {
-        self.file.as_ref().and_then(|f| f.lock().ok().map(|f| f.as_raw_fd()))
+        self.sink.map(|s| s.fd())
     }
 
     /// Whether any event is wanted at all.
     pub fn active(&self) -> bool {
-        self.file.is_some() || self.strace
+        self.sink.is_some() || self.strace
     }
 
     /// Whether every call becomes an event (so none may skip the policy).
@@ -116,23 +194,32 @@ impl Audit {
         self.records_all() || self.active() && d.effect != Effect::Allow
     }
 
+    /// Writes every event recorded so far to the file (before the process
+    /// image is replaced, say: the buffer would be lost with it).
+    pub fn flush(&self) {
+        if let Some(sink) = self.sink {
+            sink.flush();
+        }
+    }
+
     fn write(&self, event: &Value) {
-        if let Some(f) = &self.file {
+        if let Some(sink) = self.sink {
             let mut line = event.to_string();
             line.push('\n');
-            if let Ok(mut f) = f.lock() {
-                // One write per event: a partial log is always whole lines.
-                let _ = f.write_all(line.as_bytes());
-            }
+            sink.append(line.as_bytes());
         }
+    }
+
+    fn seq(&self) -> u64 {
+        self.seq.fetch_add(1, Ordering::Relaxed)
     }
 
     /// Records one syscall.
     pub fn syscall(&self, policy: &Policy, e: &Event<'_, '_>) {
         let (call, d, ret) = (e.call, &e.decision, e.ret);
-        let args = crate::decode_args::args(call);
         if self.strace {
-            let shown: Vec<String> = (0..args.len()).map(|i| crate::decode_args::strace_value(call, i)).collect();
+            let shown: Vec<String> =
+                (0..call.sys.args.len()).map(|i| crate::decode_args::strace_value(call, i)).collect();
             let result = if (-4095..0).contains(&ret) {
                 format!("{ret} {}", errno_name(-ret as i32).unwrap_or("E?"))
             } else {
@@ -144,42 +231,90 @@ impl Audit {
             };
             eprintln!("{}({}) = {result}{note}", call.sys.name, shown.join(", "));
         }
-        if self.file.is_none() || (self.level == Level::Decisions && d.effect == Effect::Allow) {
+        let Some(sink) = self.sink else { return };
+        if self.level == Level::Decisions && d.effect == Effect::Allow {
             return;
         }
-        let mut event = json!({
-            "event": "syscall",
-            "ts": now_ns(),
-            "seq": self.seq.fetch_add(1, Ordering::Relaxed),
-            "guest": self.guest,
-            "pid": std::process::id(),
-            "tid": tid(),
-            "layer": match e.layer { wali_core::Layer::Wali => "wali", wali_core::Layer::Wasi(_) => "wasi" },
-            "syscall": call.sys.name,
-            "args": args,
-            "decision": effect_name(d.effect),
-            "rule": policy.by_name(d.by),
-            "mode": match d.mode { policy::model::Mode::Enforce => "enforce", policy::model::Mode::Audit => "audit" },
-            "ret": ret,
-            "dur_ns": e.dur_ns,
+        LINE.with(|buf| {
+            let mut buf = buf.borrow_mut();
+            buf.clear();
+            self.render(&mut buf, policy, e);
+            sink.append(&buf);
         });
+    }
+
+    /// One syscall event as a JSON line: the members, in order, of the
+    /// format in docs/audit.md.
+    fn render(&self, out: &mut Vec<u8>, policy: &Policy, e: &Event<'_, '_>) {
+        let (call, d, ret) = (e.call, &e.decision, e.ret);
+        let mut line = Line::new(out);
+        line.str("event", "syscall");
+        line.int("ts", now_ns() as i64);
+        line.int("seq", self.seq() as i64);
+        line.raw("guest", &self.guest_json);
+        line.int("pid", i64::from(sink::pid()));
+        line.int("tid", i64::from(tid()));
+        line.str(
+            "layer",
+            match e.layer {
+                wali_core::Layer::Wali => "wali",
+                wali_core::Layer::Wasi(_) => "wasi",
+            },
+        );
+        line.str("syscall", call.sys.name);
+        let names = crate::decode_args::spec_names(call);
+        let args = line.key("args");
+        args.push(b'{');
+        for i in 0..call.sys.args.len() {
+            if i > 0 {
+                args.push(b',');
+            }
+            let _ = serde_json::to_writer(&mut *args, crate::decode_args::arg_name(&names, i).as_ref());
+            args.push(b':');
+            crate::decode_args::shown(call, i).write_json(args);
+        }
+        args.push(b'}');
+        line.str("decision", effect_name(d.effect));
+        match d.by {
+            By::Rule(r) => line.str("rule", policy.rule_id(r)),
+            by => line.str("rule", &policy.by_name(by)),
+        }
+        line.str(
+            "mode",
+            match d.mode {
+                policy::model::Mode::Enforce => "enforce",
+                policy::model::Mode::Audit => "audit",
+            },
+        );
+        line.int("ret", ret);
+        line.int("dur_ns", e.dur_ns as i64);
         if (-4095..0).contains(&ret) {
-            event["errno"] = errno_name(-ret as i32).map_or(Value::Null, Value::from);
+            match errno_name(-ret as i32) {
+                Some(name) => line.str("errno", name),
+                None => line.raw("errno", "null"),
+            }
         }
         if let wali_core::Layer::Wasi(Some(call)) = e.layer {
-            event["wasi"] = call.into();
+            line.str("wasi", call);
         }
         if !e.paths.is_empty() {
-            event["paths"] = e
-                .paths
-                .iter()
-                .map(|p| json!({"path": p.shown().to_string_lossy(), "need": policy::access::perm_names(p.need)}))
-                .collect();
+            let paths = line.key("paths");
+            paths.push(b'[');
+            for (i, p) in e.paths.iter().enumerate() {
+                if i > 0 {
+                    paths.push(b',');
+                }
+                let mut member = Line::new(paths);
+                member.str("path", &p.shown().to_string_lossy());
+                member.str("need", &policy::access::perm_names(p.need));
+                member.close();
+            }
+            paths.push(b']');
         }
         if let By::Fs { need, .. } = d.by {
-            event["need"] = policy::access::perm_names(need).into();
+            line.str("need", &policy::access::perm_names(need));
         }
-        self.write(&event);
+        line.end();
     }
 
     /// Records what the kernel backstop (`layer`: seccomp or landlock) does
@@ -188,9 +323,9 @@ impl Audit {
         self.write(&json!({
             "event": "backstop",
             "ts": now_ns(),
-            "seq": self.seq.fetch_add(1, Ordering::Relaxed),
+            "seq": self.seq(),
             "guest": self.guest,
-            "pid": std::process::id(),
+            "pid": sink::pid(),
             "layer": layer,
             "state": state,
             "detail": detail,
@@ -202,9 +337,9 @@ impl Audit {
         self.write(&json!({
             "event": "limit",
             "ts": now_ns(),
-            "seq": self.seq.fetch_add(1, Ordering::Relaxed),
+            "seq": self.seq(),
             "guest": self.guest,
-            "pid": std::process::id(),
+            "pid": sink::pid(),
             "tid": tid(),
             "limit": name,
             "detail": detail,
@@ -216,12 +351,14 @@ impl Audit {
         self.write(&json!({
             "event": "exit",
             "ts": now_ns(),
-            "seq": self.seq.fetch_add(1, Ordering::Relaxed),
+            "seq": self.seq(),
             "guest": self.guest,
-            "pid": std::process::id(),
+            "pid": sink::pid(),
             "outcome": outcome,
             "status": status,
         }));
+        // The process ends next: the trail must be complete before it does.
+        self.flush();
     }
 }
 

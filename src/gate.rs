@@ -139,6 +139,10 @@ impl Gate for PolicyGate {
         self.audit.limit(name, detail);
     }
 
+    fn flush(&self) {
+        self.audit.flush();
+    }
+
     fn record(&self, call: &Call<'_>, ruling: Ruling, ret: i64, dur_ns: u64, layer: Layer) {
         let sys = table::position(call.sys).map_or(usize::MAX, |i| self.index[i]);
         let paths = RESOLVED.with(|r| std::mem::take(&mut *r.borrow_mut()));

@@ -1,27 +1,37 @@
-//! Per-syscall cost, side by side: the same loop natively in this process and
-//! in the `bench` guest under waligate with no gate, an allow-all policy, the
-//! default profile without and with its kernel backstop (seccomp filter and
-//! Landlock ruleset), and the default profile with every call audited.
+//! The benchmark report, measured in one run (`cargo run --release -p bench
+//! [SCALE]`):
 //!
-//! `cargo run --release -p bench [SCALE]`: each cell first runs a short
-//! calibration loop (discarded), then picks the iteration count that makes
-//! its timed loop take about SCALE x 100 ms, and reports the best of 3 such
-//! runs. The guest times only its loop, so process start and module loading
-//! are not counted.
-//!
-//! A second table (wasi.rs) compares WASI workloads run through waligate's
-//! WASI shim with the same guest on wasmtime-wasi in this process.
+//! 1. Per-syscall cost: the same loop natively in this process and in the
+//!    `bench` guest under waligate with no gate, an allow-all policy, the
+//!    default profile without and with its kernel backstop (seccomp filter
+//!    and Landlock ruleset), and the default profile with every call
+//!    audited. Each cell first runs a short calibration loop (discarded),
+//!    then picks the iteration count that makes its timed loop take about
+//!    SCALE x 100 ms, and reports the best of 3 such runs. The guest times
+//!    only its loop, so process start and module loading are not counted.
+//! 2. Compute-bound guests (compute.rs): engine overhead on one source
+//!    built natively, as WALI and as WASI.
+//! 3. Start-up and memory (startup.rs): cold and warm start of a small and
+//!    a 3 MiB module (bigmodule.rs), peak RSS per running guest.
+//! 4. WASI workloads (wasi.rs): waligate's WASI shim against wasmtime-wasi
+//!    in this process.
 
 use std::ffi::CString;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
+mod bigmodule;
+mod compute;
+mod startup;
 mod wasi;
 
 const OPS: &[&str] =
-    &["getpid", "clock_gettime", "read1", "write1", "read64k", "write64k", "openat-close", "mmap-munmap"];
+    &["getpid", "clock_gettime", "futex-wake", "read1", "write1", "read64k", "write64k", "openat-close", "mmap-munmap"];
 const COLUMNS: [&str; 6] = ["native", "none", "allow-all", "engine", "default", "audit-all"];
+/// Ratios printed after the columns: (numerator, denominator, header).
+const RATIOS: [(usize, usize, &str); 5] =
+    [(1, 0, "none/nat"), (4, 0, "dflt/nat"), (4, 1, "dflt/none"), (4, 3, "dflt/eng"), (5, 4, "audit/dflt")];
 const CALIBRATION_ITERS: u64 = 2000;
 const TARGET_MS: f64 = 100.0;
 const RUNS: usize = 3;
@@ -36,7 +46,31 @@ struct Env {
     file: PathBuf,
 }
 
+impl Env {
+    fn wali_guest(&self, name: &str) -> PathBuf {
+        self.root.join(format!("guests/target/wasm32-unknown-unknown/release/{name}.wasm"))
+    }
+
+    fn wasi_guest(&self, name: &str) -> PathBuf {
+        self.root.join(format!("guests/wasi/target/wasm32-wasip1/release/{name}.wasm"))
+    }
+
+    /// The module cache of warm runs.
+    fn cache(&self) -> PathBuf {
+        self.root.join("target/bench-module-cache")
+    }
+}
+
+/// Right-aligned cells of the given widths, one line.
+fn row(cells: &[String], widths: &[usize]) -> String {
+    cells.iter().zip(widths).map(|(c, &w)| format!("{c:>w$}")).collect::<Vec<_>>().join(" ").trim_end().to_owned()
+}
+
 fn main() {
+    let argv: Vec<String> = std::env::args().collect();
+    if argv.get(1).is_some_and(|a| a == startup::MEASURE) {
+        startup::measure_child(&argv[2..]);
+    }
     let scale: f64 = std::env::args().nth(1).map_or(1.0, |s| s.parse().expect("SCALE must be a number"));
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().to_path_buf();
     cargo(&root, &["build", "--release", "--quiet", "-p", "waligate"]);
@@ -54,21 +88,30 @@ fn main() {
     };
 
     println!("{}", machine(&env));
+    println!();
+    syscalls(&env, scale);
+    compute::table(&env, scale);
+    startup::table(&env);
+    wasi::table(&env);
+    let _ = std::fs::remove_dir_all(&env.scratch);
+}
+
+fn syscalls(env: &Env, scale: f64) {
     println!(
-        "ns per call, best of {RUNS} runs of ~{:.0} ms each (iteration counts calibrated per cell)",
+        "Per-syscall cost, ns per call, best of {RUNS} runs of ~{:.0} ms each (iteration counts calibrated per cell)",
         TARGET_MS * scale
     );
     println!("native clock_gettime is libc's (vDSO, no syscall); the guest's is a real syscall through the host");
+    println!("read from /dev/zero, write to /dev/null; futex-wake: FUTEX_WAKE_PRIVATE on a word nobody waits on");
     println!("engine = default profile with --no-seccomp --no-landlock; default = the same with its kernel backstop");
-    let header = ["op"].iter().chain(&COLUMNS).chain(&["none/nat", "dflt/none", "dflt/eng", "audit/none"]);
-    let widths = [14, 9, 9, 10, 9, 9, 10, 9, 10, 9, 11];
-    let row = |cells: Vec<String>| {
-        cells.iter().zip(widths).map(|(c, w)| format!("{c:>w$}")).collect::<Vec<_>>().join(" ").trim_end().to_owned()
-    };
-    println!("{}", row(header.map(|s| s.to_string()).collect()));
+    let mut widths = vec![14, 9, 9, 10, 9, 9, 10];
+    widths.extend([10; RATIOS.len()]);
+    let header: Vec<String> =
+        ["op"].iter().chain(&COLUMNS).chain(RATIOS.iter().map(|(_, _, h)| h)).map(|s| s.to_string()).collect();
+    println!("{}", row(&header, &widths));
     let measure = |col: usize, op: &str, n: u64| match col {
         0 => native(op, n, &env.file),
-        _ => guest(&env, COLUMNS[col], op, n),
+        _ => guest(env, COLUMNS[col], op, n),
     };
     for &op in OPS {
         let iters: Vec<u64> = (0..COLUMNS.len())
@@ -83,12 +126,10 @@ fn main() {
         }
         let mut cells = vec![op.to_owned()];
         cells.extend(best.iter().map(|ns| format!("{ns:.1}")));
-        cells.extend([(1, 0), (4, 1), (4, 3), (5, 1)].map(|(a, b)| format!("{:.2}x", best[a] / best[b])));
-        println!("{}", row(cells));
+        cells.extend(RATIOS.iter().map(|&(a, b, _)| format!("{:.2}x", best[a] / best[b])));
+        println!("{}", row(&cells, &widths));
     }
-    startup(&env);
-    wasi::table(&env);
-    let _ = std::fs::remove_dir_all(&env.scratch);
+    println!();
 }
 
 fn cargo(dir: &Path, args: &[&str]) {
@@ -118,37 +159,11 @@ fn machine(env: &Env) -> String {
     format!("cpu: {model}, {cores} cores; {version} (commit {}{dirty})", git(&["rev-parse", "--short", "HEAD"]))
 }
 
-/// Start-up to exit of the WALI hello guest with and without the kernel
-/// backstop: the difference is what deriving and installing it costs.
-fn startup(env: &Env) {
-    let hello = env.root.join("guests/target/wasm32-unknown-unknown/release/hello.wasm");
-    let mean_ms = |extra: &[&str]| {
-        let run = || {
-            let mut cmd = Command::new(&env.waligate);
-            cmd.arg("run").args(extra).arg(&hello).current_dir(&env.scratch);
-            cmd.env("WALIGATE_CACHE_DIR", env.root.join("target/bench-module-cache"));
-            let t = Instant::now();
-            assert!(cmd.output().expect("run waligate").status.success());
-            t.elapsed().as_secs_f64() * 1e3
-        };
-        run();
-        (0..20).map(|_| run()).sum::<f64>() / 20.0
-    };
-    let with = mean_ms(&[]);
-    let without = mean_ms(&["--no-seccomp", "--no-landlock"]);
-    println!(
-        "WALI hello start-up to exit (default profile, warm cache, mean of 20): {with:.2} ms with the kernel backstop, \
-         {without:.2} ms without (installing it: {:.2} ms)",
-        with - without
-    );
-    println!();
-}
-
 /// One guest run under `column`'s configuration; returns the guest's ns per call.
 fn guest(env: &Env, column: &str, op: &str, n: u64) -> f64 {
     let audit = env.scratch.join("audit.jsonl");
     let mut cmd = Command::new(&env.waligate);
-    cmd.arg("run").current_dir(&env.scratch).env("WALIGATE_CACHE_DIR", env.root.join("target/bench-module-cache"));
+    cmd.arg("run").current_dir(&env.scratch).env("WALIGATE_CACHE_DIR", env.cache());
     match column {
         "none" => cmd.args(["--policy", "none"]),
         // unrestricted allows everything; without --audit nothing is recorded.
@@ -190,6 +205,11 @@ fn native(op: &str, n: u64, file: &Path) -> f64 {
             "read64k" => time(n, || libc::syscall(libc::SYS_read, zero, p, BIG)),
             "write1" => time(n, || libc::syscall(libc::SYS_write, null, p, 1)),
             "write64k" => time(n, || libc::syscall(libc::SYS_write, null, p, BIG)),
+            "futex-wake" => {
+                let word = 0u32;
+                let op = libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG;
+                time(n, || libc::syscall(libc::SYS_futex, &word as *const u32, op, 1, 0, 0, 0))
+            }
             "openat-close" => time(n, || {
                 let fd =
                     libc::syscall(libc::SYS_openat, libc::AT_FDCWD, path.as_ptr(), libc::O_RDONLY | libc::O_CLOEXEC);

@@ -56,6 +56,10 @@ pub trait Gate: Send + Sync {
     /// A resource limit (see [`crate::limits`]) was exceeded; the guest is
     /// about to end.
     fn limit(&self, _name: &str, _detail: &str) {}
+
+    /// Writes out whatever the gate buffers: the process image is about to
+    /// be replaced (execve) or to end without running exit handlers.
+    fn flush(&self) {}
 }
 
 /// Allows everything; the host with no policy.

@@ -240,6 +240,7 @@ pub fn check_tree() -> Result<(), Stop> {
         return Ok(());
     }
     if getpid() != a.tree.root.load(Ordering::SeqCst) {
+        a.gate.flush();
         // SAFETY: ends this process of a guest that is ending.
         unsafe { libc::_exit(crate::EXIT_KILLED) };
     }
@@ -279,6 +280,7 @@ pub fn fork_starting() -> Result<(), Stop> {
         let stop = exceeded("processes", &format!("{n} processes"));
         a.tree.kill_others();
         if getpid() != a.tree.root.load(Ordering::SeqCst) {
+            a.gate.flush();
             // SAFETY: ends this process; the root reports for the guest.
             unsafe { libc::_exit(crate::EXIT_KILLED) };
         }

@@ -119,8 +119,10 @@ pub fn execve(caller: &mut Caller<'_, Guest>, call: &Call<'_>) -> Result<i64, St
     let envp = tri!(strings(&call.mem, call.addr(2), &mut total));
     let process = caller.data().process.clone();
     // The process image is about to be replaced: remove the private
-    // environment directory now, as its owner will not run again.
+    // environment directory now, as its owner will not run again, and let
+    // the gate write out what it buffers.
     drop(process.lock_envfile().take());
+    caller.data().gate.flush();
     let err = if is_wasm(path) {
         exec_wasm(path, &argv, &envp, process.handover.as_ref())
     } else {

@@ -15,6 +15,7 @@ const O_WRONLY: i32 = 1;
 const O_CLOEXEC: i32 = 0o2000000;
 const RW: i32 = 3; // PROT_READ | PROT_WRITE
 const ANON: i32 = 0x22; // MAP_PRIVATE | MAP_ANONYMOUS
+const FUTEX_WAKE_PRIVATE: i32 = 1 | 128;
 const BIG: usize = 64 * 1024;
 
 fn now_ns() -> u64 {
@@ -73,6 +74,12 @@ fn main() -> i32 {
                 return 2;
             };
             time(n, || unsafe { SYS_close(open(&path, O_RDONLY)) })
+        }
+        "futex-wake" => {
+            // No waiter: the kernel looks the word up and returns 0.
+            let word = 0u32;
+            let addr = ptr(&word);
+            time(n, || unsafe { SYS_futex(addr, FUTEX_WAKE_PRIVATE, 1, 0, 0, 0) })
         }
         "mmap-munmap" => time(n, || {
             let addr = check("mmap", unsafe { SYS_mmap(0, BIG as i32, RW, ANON, -1, 0) });
