@@ -97,7 +97,7 @@ fn host() -> &'static Host {
             );
         }
         wat += "(memory 1) (export \"memory\" (memory 0)))";
-        let engine = wali_core::run::engine().unwrap();
+        let engine = wali_core::run::engine(true).unwrap();
         let wasm = wat::parse_str(&wat).unwrap();
         let module = wali_core::run::load_bytes(&engine, &wasm, None).unwrap();
         let mut linker = Linker::new(&engine);

@@ -118,7 +118,7 @@ fn linkable(i: &Import) -> bool {
 
 fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
-    ENGINE.get_or_init(|| wali_core::run::engine().unwrap())
+    ENGINE.get_or_init(|| wali_core::run::engine(true).unwrap())
 }
 
 pub fn check(data: &[u8]) {

@@ -43,7 +43,9 @@ pub fn dispatch(
         };
         let gate = caller.data().gate;
         let ruling = gate.decide(&call);
-        let start = ruling.record.then(Instant::now);
+        // Only a call the gate records as an event is timed (the gate may
+        // watch other outcomes only for its bookkeeping).
+        let start = (ruling.record && ruling.attribute).then(Instant::now);
         let outcome = match ruling.verdict {
             Verdict::Allow if !opens_by_path(sys.nr) && crate::fdspace::names_host_file(&call) => {
                 Ok(Errno(libc::EACCES).ret())
@@ -71,10 +73,10 @@ pub fn dispatch(
             Verdict::Kill => Err(Stop::Killed(sys.name.to_string())),
         }
         .and_then(crate::limits::check_result);
-        if let Some(t) = start {
+        if ruling.record {
             // A call that ends the guest is recorded too, before it unwinds.
             let ret = *outcome.as_ref().unwrap_or(&0);
-            let dur = t.elapsed().as_nanos() as u64;
+            let dur = start.map_or(0, |t| t.elapsed().as_nanos() as u64);
             let layer = match caller.data().app_memory {
                 Some(_) => Layer::Wasi(if ruling.attribute { crate::wasi::current_call(caller) } else { None }),
                 None => Layer::Wali,

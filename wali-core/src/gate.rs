@@ -31,11 +31,11 @@ pub struct Ruling {
     pub verdict: Verdict,
     /// Gate-defined detail, handed back to [`Gate::record`].
     pub note: u64,
-    /// Whether the gate wants to see the outcome (and its duration). When
-    /// false the host measures nothing, so an unrecorded call costs nothing.
+    /// Whether the gate wants to see the outcome. When false the host
+    /// measures nothing, so an unrecorded call costs nothing.
     pub record: bool,
-    /// Whether the outcome should say which WASI call made it (found from
-    /// the Wasm stack, which is costly).
+    /// Whether the outcome becomes an event: then it is timed and says
+    /// which WASI call made it (found from the Wasm stack, which is costly).
     pub attribute: bool,
 }
 

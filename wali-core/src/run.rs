@@ -72,25 +72,39 @@ impl Outcome {
 }
 
 /// The engine configuration every WALI module is compiled for.
-pub fn engine() -> Result<Engine> {
+/// The engine. `interruptible`: compiled code checks the epoch, so a
+/// signal reaches a guest handler even in a loop without host calls (see
+/// emu::signal); it costs up to a few tenths on tight loops, so only guests
+/// that can install handlers get it.
+pub fn engine(interruptible: bool) -> Result<Engine> {
     let mut config = Config::new();
     config
         .wasm_threads(true)
         .shared_memory(true)
         .wasm_multi_memory(true)
         .cranelift_opt_level(OptLevel::Speed)
-        .epoch_interruption(true);
+        .epoch_interruption(interruptible);
     let engine = Engine::new(&config)?;
     crate::emu::signal::watch(&engine);
     Ok(engine)
 }
 
-/// Compiles (or loads from the cache) the rewritten module.
-pub fn load(engine: &Engine, path: &std::path::Path, cache_dir: Option<&std::path::Path>) -> Result<Module> {
+/// The module's bytes (text modules are accepted for tests and experiments).
+fn read_module(path: &std::path::Path) -> Result<Vec<u8>> {
     let raw = std::fs::read(path).with_context(|| format!("cannot read module {}", path.display()))?;
-    // Text modules are accepted for tests and experiments.
     let wasm = wat::parse_bytes(&raw).with_context(|| format!("{} is not a WebAssembly module", path.display()))?;
-    load_bytes(engine, &wasm, cache_dir).with_context(|| format!("cannot load {}", path.display()))
+    Ok(wasm.into_owned())
+}
+
+/// Whether the module can install signal handlers (imports rt_sigaction).
+/// An unparsable module says yes; compiling it reports what is wrong.
+fn installs_handlers(wasm: &[u8]) -> bool {
+    let imports = wasmparser::Parser::new(0).parse_all(wasm).find_map(|p| match p {
+        Ok(wasmparser::Payload::ImportSection(s)) => Some(s),
+        _ => None,
+    });
+    let Some(imports) = imports else { return false };
+    imports.into_imports().any(|i| i.map_or(true, |i| i.module == "wali" && i.name == "SYS_rt_sigaction"))
 }
 
 /// Compiles (or loads from the cache) the rewritten form of `wasm`.
@@ -119,8 +133,10 @@ fn with_signals_blocked<T>(f: impl FnOnce() -> T) -> T {
 }
 
 pub fn run(opts: RunOptions) -> Result<Outcome> {
-    let engine = engine()?;
-    let module = load(&engine, &opts.module, opts.cache_dir.as_deref())?;
+    let wasm = read_module(&opts.module)?;
+    let engine = engine(installs_handlers(&wasm))?;
+    let module = load_bytes(&engine, &wasm, opts.cache_dir.as_deref())
+        .with_context(|| format!("cannot load {}", opts.module.display()))?;
     crate::limits::activate(opts.limits, opts.gate, opts.carried_limits)?;
     let interface = match opts.interface {
         Some(i) => i,
