@@ -9,5 +9,6 @@ pub mod gate;
 pub mod handover;
 pub mod inspect;
 pub mod learn;
+pub mod run;
 pub mod summary;
 pub mod syscall_doc;
