@@ -142,13 +142,14 @@ pub fn protect(meta: &std::fs::Metadata) {
     }
 }
 
-/// Whether a path argument of `call` names one of the host's files (the
-/// path itself or what it links to): such calls (truncate, chmod, unlink,
-/// rename, link... of the audit log) are refused with `-EACCES`. Opens are
-/// vetted by what they opened instead ([`vet_opened`]).
+/// Whether a call that changes files names one of the host's files by a
+/// path argument (the path itself or what it links to): such calls
+/// (truncate, chmod, unlink, rename, link... of the audit log) are refused
+/// with `-EACCES`. Opens are vetted by what they opened instead
+/// ([`vet_opened`]).
 pub fn names_host_file(call: &crate::decode::Call<'_>) -> bool {
     use crate::table::Arg;
-    if !call.sys.args.contains(&Arg::Path) {
+    if !changes_files(call.sys.name) {
         return false;
     }
     let Ok(files) = HOST_FILES.read() else { return false };
@@ -176,11 +177,45 @@ pub fn names_host_file(call: &crate::decode::Call<'_>) -> bool {
     })
 }
 
+/// Path calls that change a file or its name (looking at one, as stat
+/// does, harms nothing and is left alone).
+fn changes_files(name: &str) -> bool {
+    matches!(
+        name,
+        "truncate"
+            | "chmod"
+            | "fchmodat"
+            | "chown"
+            | "lchown"
+            | "fchownat"
+            | "utime"
+            | "utimes"
+            | "utimensat"
+            | "futimesat"
+            | "rename"
+            | "renameat"
+            | "renameat2"
+            | "link"
+            | "linkat"
+            | "unlink"
+            | "unlinkat"
+            | "rmdir"
+            | "symlink"
+            | "symlinkat"
+            | "setxattr"
+            | "lsetxattr"
+            | "removexattr"
+            | "lremovexattr"
+            | "mknod"
+            | "mknodat"
+    )
+}
+
 /// Whether a path call acts on what a final symlink points to.
 fn follows_last_link(call: &crate::decode::Call<'_>) -> bool {
     let flags = || call.raw[call.sys.args.len() - 1] as i32;
     match call.sys.name {
-        "truncate" | "chmod" | "chown" | "utime" | "utimes" | "setxattr" | "removexattr" | "execve" => true,
+        "truncate" | "chmod" | "chown" | "utime" | "utimes" | "setxattr" | "removexattr" => true,
         "fchownat" | "utimensat" | "fchmodat" => flags() & libc::AT_SYMLINK_NOFOLLOW == 0,
         "linkat" => flags() & libc::AT_SYMLINK_FOLLOW != 0,
         _ => false,
