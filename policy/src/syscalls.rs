@@ -1,14 +1,37 @@
 //! Syscall names the policy language knows (the WALI specification's list)
 //! and the groups that keep policy files short.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 const SPEC: &str = include_str!("../../wali-core/spec/syscalls.tsv");
 
+/// The specification's rows: names in x86_64 number order, and by name
+/// their index and x86_64 number (looked up per syscall when a policy is
+/// loaded and its filter built, so not a scan of the table each time).
+struct Spec {
+    names: Vec<&'static str>,
+    by_name: HashMap<&'static str, (usize, Option<i64>)>,
+}
+
+fn spec() -> &'static Spec {
+    static SPEC_ROWS: OnceLock<Spec> = OnceLock::new();
+    SPEC_ROWS.get_or_init(|| {
+        let mut names = Vec::new();
+        let mut by_name = HashMap::new();
+        for line in SPEC.lines().skip(1) {
+            let mut cols = line.split('\t');
+            let Some(name) = cols.next().and_then(|c| c.strip_prefix("SYS_")) else { continue };
+            by_name.entry(name).or_insert((names.len(), cols.next().and_then(|n| n.parse().ok())));
+            names.push(name);
+        }
+        Spec { names, by_name }
+    })
+}
+
 /// Every syscall name, without `SYS_`, in x86_64 number order.
 pub fn names() -> &'static [&'static str] {
-    static NAMES: OnceLock<Vec<&'static str>> = OnceLock::new();
-    NAMES.get_or_init(|| SPEC.lines().skip(1).filter_map(|l| l.split('\t').next()?.strip_prefix("SYS_")).collect())
+    &spec().names
 }
 
 /// Argument names of `name` from the specification's C prototype
@@ -26,16 +49,12 @@ pub fn arg_names(name: &str) -> Vec<&'static str> {
 
 /// The x86_64 number of `name`, from the specification's table.
 pub fn number(name: &str) -> Option<i64> {
-    let prefixed = format!("SYS_{name}");
-    SPEC.lines().find_map(|l| {
-        let mut cols = l.split('\t');
-        (cols.next() == Some(prefixed.as_str())).then(|| cols.next()?.parse().ok()).flatten()
-    })
+    spec().by_name.get(name)?.1
 }
 
 /// Index of `name` in [`names`].
 pub fn index(name: &str) -> Option<usize> {
-    names().iter().position(|n| *n == name)
+    spec().by_name.get(name).map(|&(i, _)| i)
 }
 
 /// Named groups of syscalls, usable as `@name` wherever a syscall is.
@@ -429,6 +448,18 @@ mod tests {
             }
         }
         assert_eq!(names().len(), 362);
+    }
+
+    #[test]
+    fn numbers_and_indexes_are_the_tables() {
+        assert_eq!(
+            (number("read"), number("openat"), number("landlock_restrict_self")),
+            (Some(0), Some(257), Some(446))
+        );
+        assert_eq!((number("no_such_call"), index("no_such_call")), (None, None));
+        for (i, name) in names().iter().enumerate() {
+            assert_eq!(index(name), Some(i), "{name}");
+        }
     }
 
     #[test]
