@@ -2,7 +2,7 @@
 //! ruleset, derived by the `policy` crate from how wali-core carries out
 //! each guest syscall, installed just before the guest's first instruction.
 
-use crate::audit::Audit;
+use crate::gate::PolicyGate;
 use policy::landlock::{self, Enforced, Rule};
 use policy::seccomp::{self, Plan, Reaches};
 use std::path::PathBuf;
@@ -102,7 +102,10 @@ impl Backstop {
     /// Applies the Landlock ruleset, then the seccomp filter (which does
     /// not allow the Landlock syscalls), reporting each in the audit trail;
     /// a layer the user turned off is said loudly.
-    pub fn install(&self, switches: &Switches, audit: &Audit) -> anyhow::Result<()> {
+    /// With Landlock enforcing the fs grants, the engine may keep the paths
+    /// of directory descriptors (see `policy::fds`).
+    pub fn install(&self, switches: &Switches, gate: &PolicyGate) -> anyhow::Result<()> {
+        let audit = gate.audit();
         if !switches.landlock {
             eprintln!("waligate: warning: Landlock disabled by --no-landlock");
             audit.backstop("landlock", "disabled", "--no-landlock");
@@ -114,6 +117,12 @@ impl Backstop {
                 Enforced::Partially => "partial",
                 Enforced::Not => "unsupported",
             };
+            // Every ABI version handles reading, writing and creating
+            // beneath a rule, which is what a misplaced directory could
+            // otherwise reach past.
+            if state != "unsupported" {
+                gate.policy().cache_dir_paths();
+            }
             if state != "installed" {
                 tracing::warn!("Landlock ruleset: {state} (the kernel lacks some or all of Landlock)");
             }

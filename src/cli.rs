@@ -389,7 +389,7 @@ fn run(args: RunArgs) -> Result<i32> {
         before_guest: gated.map(|(g, backstop)| {
             let switches = crate::backstop::Switches { seccomp: !args.no_seccomp, landlock: !args.no_landlock };
             Box::new(move || {
-                backstop.install(&switches, g.audit())?;
+                backstop.install(&switches, g)?;
                 #[cfg(feature = "test-hooks")]
                 test_hooks::after_backstop();
                 Ok(())
