@@ -8,7 +8,7 @@ use crate::engine::{CompiledRule, Cond, Effect, Grant, NetGrant, Policy};
 use crate::model::{Access, Action, AuditEvents, HostSpec, Mode, Op, PolicyFile, Rule, Scalar, Verdict};
 use crate::net::Endpoint;
 use crate::profiles;
-use crate::spans::spans;
+use crate::spans::spans as spans_of;
 use crate::syscalls::{self, GROUPS, group, names, suggest};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -80,8 +80,9 @@ pub fn parse(file: &str, src: &str) -> Result<PolicyFile, Vec<Problem>> {
 
 pub fn load_str(file: &str, src: &str, ctx: &Context) -> Result<Loaded, Vec<Problem>> {
     let doc = parse(file, src)?;
-    let spans = spans(src);
-    let at = |path: &str| spans.get(path).copied().unwrap_or((0, 0));
+    // Positions are only needed to report a problem: most loads have none.
+    let spans = std::cell::OnceCell::new();
+    let at = |path: &str| spans.get_or_init(|| spans_of(src)).get(path).copied().unwrap_or((0, 0));
     let mut problems = Vec::new();
     let mut report = |path: String, message: String| problems.push(problem(file, &path, at(&path), message));
 
