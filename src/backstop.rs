@@ -5,8 +5,10 @@
 use crate::gate::PolicyGate;
 use policy::landlock::{self, Enforced, Rule};
 use policy::seccomp::{self, Plan, Reaches};
+use std::collections::HashMap;
 use std::path::PathBuf;
-use wali_core::table::{Arg, Imp};
+use std::sync::OnceLock;
+use wali_core::table::{Arg, Imp, SYSCALLS, Syscall};
 
 /// Emulated syscalls that reach the kernel as other host syscalls.
 const EMULATED_AS: &[(&str, &[&str])] = &[
@@ -24,9 +26,23 @@ const EMULATED_AS: &[(&str, &[&str])] = &[
     ("exit", &["exit"]),
 ];
 
+/// wali-core's table rows by name (the derivation asks for every syscall).
+fn row(name: &str) -> Option<&'static Syscall> {
+    static ROWS: OnceLock<HashMap<&'static str, &'static Syscall>> = OnceLock::new();
+    let rows = ROWS.get_or_init(|| {
+        let mut rows = HashMap::with_capacity(SYSCALLS.len());
+        for s in SYSCALLS {
+            // The first row of a name, as `table::lookup` finds it.
+            rows.entry(s.name).or_insert(s);
+        }
+        rows
+    });
+    rows.get(name).copied()
+}
+
 /// How wali-core carries out guest syscall `name`.
 pub fn reaches(name: &str) -> Reaches {
-    let Some(row) = wali_core::table::lookup(name) else {
+    let Some(row) = row(name) else {
         return Reaches::Host(&[]);
     };
     match row.imp {
