@@ -2,11 +2,13 @@
 //! ruleset, derived by the `policy` crate from how wali-core carries out
 //! each guest syscall, installed just before the guest's first instruction.
 
-use crate::audit::Audit;
+use crate::gate::PolicyGate;
 use policy::landlock::{self, Enforced, Rule};
 use policy::seccomp::{self, Plan, Reaches};
+use std::collections::HashMap;
 use std::path::PathBuf;
-use wali_core::table::{Arg, Imp};
+use std::sync::OnceLock;
+use wali_core::table::{Arg, Imp, SYSCALLS, Syscall};
 
 /// Emulated syscalls that reach the kernel as other host syscalls.
 const EMULATED_AS: &[(&str, &[&str])] = &[
@@ -29,9 +31,23 @@ const EMULATED_AS: &[(&str, &[&str])] = &[
     ("tkill", &["tgkill", "getpid"]),
 ];
 
+/// wali-core's table rows by name (the derivation asks for every syscall).
+fn row(name: &str) -> Option<&'static Syscall> {
+    static ROWS: OnceLock<HashMap<&'static str, &'static Syscall>> = OnceLock::new();
+    let rows = ROWS.get_or_init(|| {
+        let mut rows = HashMap::with_capacity(SYSCALLS.len());
+        for s in SYSCALLS {
+            // The first row of a name, as `table::lookup` finds it.
+            rows.entry(s.name).or_insert(s);
+        }
+        rows
+    });
+    rows.get(name).copied()
+}
+
 /// How wali-core carries out guest syscall `name`.
 pub fn reaches(name: &str) -> Reaches {
-    let Some(row) = wali_core::table::lookup(name) else {
+    let Some(row) = row(name) else {
         return Reaches::Host(&[]);
     };
     match row.imp {
@@ -107,7 +123,10 @@ impl Backstop {
     /// Applies the Landlock ruleset, then the seccomp filter (which does
     /// not allow the Landlock syscalls), reporting each in the audit trail;
     /// a layer the user turned off is said loudly.
-    pub fn install(&self, switches: &Switches, audit: &Audit) -> anyhow::Result<()> {
+    /// With Landlock enforcing the fs grants, the engine may keep the paths
+    /// of directory descriptors (see `policy::fds`).
+    pub fn install(&self, switches: &Switches, gate: &PolicyGate) -> anyhow::Result<()> {
+        let audit = gate.audit();
         if !switches.landlock {
             eprintln!("waligate: warning: Landlock disabled by --no-landlock");
             audit.backstop("landlock", "disabled", "--no-landlock");
@@ -119,6 +138,12 @@ impl Backstop {
                 Enforced::Partially => "partial",
                 Enforced::Not => "unsupported",
             };
+            // Every ABI version handles reading, writing and creating
+            // beneath a rule, which is what a misplaced directory could
+            // otherwise reach past.
+            if state != "unsupported" {
+                gate.policy().cache_dir_paths();
+            }
             if state != "installed" {
                 tracing::warn!("Landlock ruleset: {state} (the kernel lacks some or all of Landlock)");
             }

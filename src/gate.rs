@@ -127,6 +127,8 @@ impl Gate for PolicyGate {
             Effect::Deny(errno) => Verdict::Deny(errno),
             Effect::Kill => Verdict::Kill,
         };
+        // Whatever the verdict: bookkeeping for a refused call is harmless.
+        self.policy.before(&req);
         let audited = self.audit.wants(&d);
         let record = audited || self.policy.observes(sys);
         if record {

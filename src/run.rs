@@ -158,10 +158,8 @@ pub fn run(mut args: RunArgs) -> Result<i32> {
     let module = PathBuf::from(&args.command[0]);
     let interface = match args.interface {
         Some(i) => i,
-        None => {
-            let bytes = std::fs::read(&module).with_context(|| format!("cannot read module {}", module.display()))?;
-            crate::inspect::interface(&bytes).unwrap_or(Interface::Wali)
-        }
+        None => crate::inspect::interface_of_file(&module)
+            .with_context(|| format!("cannot read module {}", module.display()))?,
     };
     let entries = environment(&args)?;
     let preopens = dir_args(&args.dirs)?;
@@ -229,7 +227,7 @@ pub fn run(mut args: RunArgs) -> Result<i32> {
         before_guest: gated.map(|(g, backstop)| {
             let switches = crate::backstop::Switches { seccomp: !args.no_seccomp, landlock: !args.no_landlock };
             Box::new(move || {
-                backstop.install(&switches, g.audit())?;
+                backstop.install(&switches, g)?;
                 #[cfg(feature = "test-hooks")]
                 test_hooks::after_backstop();
                 Ok(())

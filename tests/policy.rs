@@ -73,6 +73,47 @@ fn paths_cannot_escape_the_grants() {
 }
 
 #[test]
+fn a_directory_descriptor_is_judged_where_the_directory_now_is() {
+    // With Landlock on, the engine keeps the paths of directory descriptors
+    // instead of reading /proc/self/fd each time. After the guest renames
+    // the directory, the engine itself (not only Landlock) must still see
+    // that `link` inside it leads outside: its explanation says so.
+    let root = scratch();
+    let (inside, outside) = (root.path().join("inside"), root.path().join("outside"));
+    std::fs::create_dir_all(&outside).unwrap();
+    std::fs::write(outside.join("secret"), "top secret").unwrap();
+    let (i, o) = (inside.to_str().unwrap(), outside.to_str().unwrap());
+    for (k, flags) in [&[][..], &["--no-landlock"][..]].into_iter().enumerate() {
+        std::fs::create_dir_all(inside.join(format!("d{k}"))).unwrap();
+        let ops = format!(
+            "opendir {i}/d{k} read-at x rename {i}/d{k} {i}/e{k} symlink {o} {i}/e{k}/link read-at link/secret \
+             read-at ../e{k}/x"
+        );
+        let ops: Vec<&str> = ops.split(' ').collect();
+        let r = probe(&outside, &[&["--policy", "strict", "--dir", i], flags].concat(), &ops);
+        assert_eq!(
+            r.stdout,
+            format!(
+                "opendir {i}/d{k} = 0\nread-at x = -ENOENT\nrename {i}/e{k} = 0\nsymlink {i}/e{k}/link = 0\n\
+                 read-at link/secret = -EACCES\nread-at ../e{k}/x = -ENOENT\n"
+            ),
+            "{flags:?}: {}",
+            r.stderr
+        );
+        let warning = if flags.is_empty() { "" } else { "waligate: warning: Landlock disabled by --no-landlock\n" };
+        assert_eq!(
+            r.stderr,
+            format!(
+                "{warning}waligate: policy \"strict\" denied openat: read access to {o}/secret is outside the fs \
+                 grants; --dir {o} would allow it\n"
+            ),
+            "{flags:?}"
+        );
+    }
+    assert_eq!(listing(&inside), ["e0", "e1"]);
+}
+
+#[test]
 fn default_profile_grants_the_working_directory_and_explains_denials() {
     let cwd = scratch();
     let r = probe(

@@ -3,11 +3,13 @@
 //! "/") and on wasmtime-wasi's preview1 implementation in this process,
 //! with the same scratch directory preopened as "/".
 //!
-//! The guest times its own loop, so module loading is not counted there;
-//! startup gets rows of its own, timed here from the outside.
+//! The guest times its own loop, so module loading is not counted there.
+//! Start-up gets a row of its own, timed from the outside: a `waligate run`
+//! process against a `wasi-ref` process (src/bin/wasi-ref.rs: the same
+//! guest on wasmtime-wasi, with a module cache as waligate's).
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::Instant;
 use wasmtime::{Engine, Linker, Module, Store};
 use wasmtime_wasi::p1::{self, WasiP1Ctx};
@@ -57,9 +59,11 @@ pub fn table(env: &Env) {
         cells.iter().zip(widths).map(|(c, w)| format!("{c:>w$}")).collect::<Vec<_>>().join(" ").trim_end().to_owned()
     };
     println!("{}", row(["workload", "waligate", "wasmtime-wasi", "ratio"].map(String::from)));
-    let print = |label: &str, ours: f64, theirs: Option<f64>| {
-        let (t, r) = theirs.map_or(("-".into(), "-".into()), |t| (format!("{t:.1}"), format!("{:.2}x", ours / t)));
-        println!("{}", row([label.into(), format!("{ours:.1}"), t, r]));
+    // Figures in ns (per operation) or, with `ms`, in ms (per launch).
+    let print = |label: &str, ours: Option<f64>, theirs: f64, ms: bool| {
+        let show = |v: f64| if ms { format!("{:.2} ms", v / 1e6) } else { format!("{v:.1}") };
+        let ratio = ours.map_or("-".into(), |o| format!("{:.2}x", o / theirs));
+        println!("{}", row([label.into(), ours.map_or("-".into(), show), show(theirs), ratio]));
     };
     for &(label, workload, n) in WORKLOADS {
         let args = [workload, &n.to_string()].map(str::to_owned);
@@ -69,50 +73,55 @@ pub fn table(env: &Env) {
             ours = ours.min(parse(&waligate(env, &scratch, &bench, &args.each_ref().map(String::as_str))));
             theirs = theirs.min(parse(&reference.run(&reference.module, &scratch, &args)));
         }
-        print(&format!("{label} (x{n})"), ours, Some(theirs));
+        print(&format!("{label} (x{n})"), Some(ours), theirs, false);
     }
 
-    // Startup of wasi_hello: waligate from spawn to exit with a warm module
-    // cache, against wasmtime-wasi loading the precompiled module from a
-    // file (what waligate's cache does) and instantiating and running it;
-    // and against instantiate + run alone. `waligate --version` is the
-    // process-start floor (exec, dynamic linking, argument parsing) that
-    // the in-process reference never pays.
-    let hello_ref = Reference::new(&engine, &hello);
-    let cwasm = env.scratch.join("wasi_hello.cwasm");
-    std::fs::write(&cwasm, hello_ref.module.serialize().unwrap()).unwrap();
-    let best = |mut f: Box<dyn FnMut() + '_>| {
-        (0..RUNS)
-            .map(|_| {
-                let start = Instant::now();
-                for _ in 0..LAUNCHES {
-                    f();
-                }
-                start.elapsed().as_nanos() as f64 / LAUNCHES as f64
-            })
-            .fold(f64::INFINITY, f64::min)
+    // Start-up of wasi_hello, each side a fresh process from spawn to exit
+    // with a warm module cache: `waligate run` against `wasi-ref` (this
+    // crate's wasmtime-wasi runner: engine, cache lookup, WASI context,
+    // instantiate, run). The in-process figure (instantiate + run of a
+    // module already in memory, no process) is shown apart, for scale.
+    crate::cargo(&env.root, &["build", "--release", "--quiet", "-p", "bench", "--bin", "wasi-ref"]);
+    let wasi_ref = env.root.join("target/release/wasi-ref");
+    let ref_cache = env.root.join("target/bench-wasi-ref-cache");
+    let reference_process = || {
+        let out = quiet(Command::new(&wasi_ref).arg("--cache").arg(&ref_cache).arg("--dir"))
+            .arg(format!("{}::/", scratch.display()))
+            .arg(&hello)
+            .output()
+            .expect("run wasi-ref");
+        assert!(out.status.success(), "wasi-ref: {}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
     };
-    let process = best(Box::new(|| {
-        waligate(env, &scratch, &hello, &[]);
-    }));
-    let floor = best(Box::new(|| {
-        let status = Command::new(&env.waligate).arg("--version").stdout(Stdio::null()).status().unwrap();
-        assert!(status.success());
-    }));
-    let load_run = best(Box::new(|| {
-        let module = unsafe { Module::deserialize_file(&engine, &cwasm) }.unwrap();
-        hello_ref.run(&module, &scratch, &[]);
-    }));
-    let run_only = best(Box::new(|| {
-        hello_ref.run(&hello_ref.module, &scratch, &[]);
-    }));
-    print("hello: spawn..exit vs load+run", process, Some(load_run));
-    print("hello: - process start", process - floor, Some(load_run));
-    print("hello: - process start vs run", process - floor, Some(run_only));
-    print("waligate --version (process)", floor, None);
+    reference_process();
+    let mean = |f: &dyn Fn()| {
+        let start = Instant::now();
+        for _ in 0..LAUNCHES {
+            f();
+        }
+        start.elapsed().as_nanos() as f64 / LAUNCHES as f64
+    };
+    let (mut ours, mut theirs) = (f64::INFINITY, f64::INFINITY);
+    for _ in 0..RUNS {
+        ours = ours.min(mean(&|| {
+            waligate(env, &scratch, &hello, &[]);
+        }));
+        theirs = theirs.min(mean(&reference_process));
+    }
+    let hello_ref = Reference::new(&engine, &hello);
+    let in_process = (0..RUNS)
+        .map(|_| {
+            mean(&|| {
+                hello_ref.run(&hello_ref.module, &scratch, &[]);
+            })
+        })
+        .fold(f64::INFINITY, f64::min);
+    print("hello start-up (processes)", Some(ours), theirs, true);
+    print("hello, wasmtime in-process", None, in_process, true);
     println!(
-        "hello: waligate = spawn to exit, warm module cache (mean of {LAUNCHES}); wasmtime-wasi = \
-         deserialize_file + instantiate + run, or (vs run) instantiate + run of a module already in memory"
+        "hello: spawn to exit, mean of {LAUNCHES} launches, best of {RUNS}, RUST_BACKTRACE unset for both; \
+         wasmtime-wasi = `wasi-ref --cache DIR --dir SCRATCH::/`, a fresh process on wasmtime-wasi with its module \
+         cache warm, as waligate's; in-process = instantiate + run of a module already compiled in this process \
+         (no process start, no cache lookup), for scale only"
     );
     let _ = std::fs::remove_dir_all(&scratch);
 }
@@ -123,7 +132,7 @@ fn parse(stdout: &str) -> f64 {
 
 /// `waligate run --dir SCRATCH::/ WASM ARGS`; returns stdout, panics on failure.
 fn waligate(env: &Env, scratch: &Path, wasm: &Path, args: &[&str]) -> String {
-    let out = Command::new(&env.waligate)
+    let out = quiet(&mut Command::new(&env.waligate))
         .arg("run")
         .arg("--dir")
         .arg(format!("{}::/", scratch.display()))
@@ -140,6 +149,12 @@ fn waligate(env: &Env, scratch: &Path, wasm: &Path, args: &[&str]) -> String {
         String::from_utf8_lossy(&out.stderr)
     );
     stdout
+}
+
+/// Without the backtrace variables: with them, wasmtime captures a backtrace
+/// for every error, proc_exit's included.
+fn quiet(cmd: &mut Command) -> &mut Command {
+    cmd.env_remove("RUST_BACKTRACE").env_remove("RUST_LIB_BACKTRACE")
 }
 
 /// wasmtime-wasi preview1, with a module compiled once up front.

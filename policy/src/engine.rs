@@ -224,7 +224,7 @@ impl Policy {
             let need = if bind { access::CREATE } else { access::WRITE };
             let u = PathUse { dirfd: None, path: addr_arg, perms: need, follow: !bind };
             let unix = Request { copied: std::array::from_fn(|i| (i == addr_arg).then_some(&path[..])), ..*req };
-            return check_path(fs, &unix, &u).filter(|_| !granted);
+            return self.check_path(fs, &unix, &u).filter(|_| !granted);
         }
         if self.net.is_some() && !granted {
             return Some(By::Net { arg: addr_arg as u8 });
@@ -255,22 +255,25 @@ fn covered(grants: &[Grant], p: &PathAccess) -> bool {
     p.path.as_ref().is_ok_and(|path| grants.iter().any(|g| g.perms & p.need == p.need && path.starts_with(&g.root)))
 }
 
-fn check_path(grants: &[Grant], req: &Request<'_>, u: &PathUse) -> Option<By> {
-    let p = PathAccess { arg: u.path, need: u.perms, path: resolved(req, u)? };
-    (!covered(grants, &p)).then_some(By::Fs { arg: u.path as u8, need: u.perms })
-}
-
-/// Where path use `u` of `req` lands: `None` when the call names no path
-/// (NULL, or the empty path of AT_EMPTY_PATH acts on the descriptor);
-/// `Err(as written)` when it cannot be resolved (unknown base, link loop).
-fn resolved(req: &Request<'_>, u: &PathUse) -> Option<Result<PathBuf, PathBuf>> {
-    let raw = req.copied[u.path]?;
-    let path = raw.strip_suffix(b"\0").unwrap_or(raw);
-    if path.is_empty() {
-        return None;
+impl Policy {
+    fn check_path(&self, grants: &[Grant], req: &Request<'_>, u: &PathUse) -> Option<By> {
+        let p = PathAccess { arg: u.path, need: u.perms, path: self.resolved(req, u)? };
+        (!covered(grants, &p)).then_some(By::Fs { arg: u.path as u8, need: u.perms })
     }
-    let dirfd = u.dirfd.map(|i| req.args[i] as i32);
-    Some(paths::resolve(dirfd, path, u.follow).ok_or_else(|| PathBuf::from(String::from_utf8_lossy(path).into_owned())))
+
+    /// Where path use `u` of `req` lands: `None` when the call names no path
+    /// (NULL, or the empty path of AT_EMPTY_PATH acts on the descriptor);
+    /// `Err(as written)` when it cannot be resolved (unknown base, link loop).
+    fn resolved(&self, req: &Request<'_>, u: &PathUse) -> Option<Result<PathBuf, PathBuf>> {
+        let raw = req.copied[u.path]?;
+        let path = raw.strip_suffix(b"\0").unwrap_or(raw);
+        if path.is_empty() {
+            return None;
+        }
+        let dirfd = u.dirfd.map(|i| req.args[i] as i32);
+        let resolved = paths::resolve_with(dirfd, path, u.follow, |fd| self.fds.dir_path(fd));
+        Some(resolved.ok_or_else(|| PathBuf::from(String::from_utf8_lossy(path).into_owned())))
+    }
 }
 
 impl Policy {
@@ -292,16 +295,42 @@ impl Policy {
     }
 
     /// Whether the policy must see the outcome of syscall `sys` (it tracks
-    /// descriptors opened under `fs` grants).
+    /// descriptors opened under `fs` grants, and renames for its cache of
+    /// directory paths).
     pub fn observes(&self, sys: usize) -> bool {
-        self.fs.is_some() && syscalls::names().get(sys).is_some_and(|n| fds::changes_table(n))
+        self.fs.is_some() && syscalls::names().get(sys).is_some_and(|n| fds::changes_table(n) || fds::moves_paths(n))
     }
 
-    /// Learns from a successful call's result (descriptor bookkeeping);
-    /// `paths` as from [`Policy::resolve`].
+    /// Tells the policy that a call it decided on is about to be carried
+    /// out (descriptor and rename bookkeeping; see [`crate::fds`]).
+    pub fn before(&self, req: &Request<'_>) {
+        if self.fs.is_some()
+            && let Some(name) = syscalls::names().get(req.sys)
+        {
+            self.fds.before(name);
+        }
+    }
+
+    /// Lets the policy keep the paths of directory descriptors instead of
+    /// asking `/proc/self/fd` on every use. Only for an embedder whose
+    /// kernel enforces the same `fs` grants (Landlock): see [`crate::fds`]
+    /// for when a kept path could be stale. Call before the guest starts.
+    pub fn cache_dir_paths(&self) {
+        if self.fs.is_some() {
+            self.fds.enable_dir_cache();
+        }
+    }
+
+    /// Whether directory paths are being cached (see [`Policy::cache_dir_paths`]).
+    pub fn caches_dir_paths(&self) -> bool {
+        self.fds.caches_dirs()
+    }
+
+    /// Learns from a call's result (descriptor bookkeeping); `paths` as
+    /// from [`Policy::resolve`].
     pub fn observe(&self, req: &Request<'_>, ret: i64, paths: &[PathAccess]) {
         let (Some(grants), Some(name)) = (&self.fs, syscalls::names().get(req.sys)) else { return };
-        if ret < 0 || !fds::changes_table(name) {
+        if !fds::changes_table(name) && !fds::moves_paths(name) {
             return;
         }
         // The access the grants give where an open landed.
@@ -384,13 +413,13 @@ impl Policy {
                 // judge, and no component needs resolving here (a loop or an
                 // escape fails in the kernel, with the kernel's errno).
                 let beneath = how.is_some_and(|(_, r)| r & (RESOLVE_BENEATH | RESOLVE_IN_ROOT) != 0);
-                let dir = || paths::base(u.dirfd.map(|i| req.args[i] as i32));
+                let dir = || paths::base_with(u.dirfd.map(|i| req.args[i] as i32), |fd| self.fds.dir_path(fd));
                 let path = match beneath.then(dir).flatten() {
                     Some(dir) => {
                         req.copied[u.path]?;
                         Ok(dir)
                     }
-                    None => resolved(req, &u)?,
+                    None => self.resolved(req, &u)?,
                 };
                 Some(PathAccess { arg: u.path, need: u.perms, path })
             })

@@ -72,6 +72,13 @@ pub fn describe(rules: &[Rule]) -> String {
     out
 }
 
+fn is_dir(fd: &PathFd) -> bool {
+    use std::os::fd::{AsFd, AsRawFd};
+    // SAFETY: fstat of a descriptor we hold into a zeroed struct stat.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    (unsafe { libc::fstat(fd.as_fd().as_raw_fd(), &mut st) } == 0) && st.st_mode & libc::S_IFMT == libc::S_IFDIR
+}
+
 /// How much of the ruleset the running kernel enforces.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Enforced {
@@ -92,8 +99,9 @@ pub fn apply(rules: &[Rule]) -> Result<Enforced, Error> {
     for rule in rules {
         let Ok(fd) = PathFd::new(&rule.path) else { continue };
         let mut access = rights(rule.perms);
-        // A rule on a file may only carry the rights that apply to files.
-        if !rule.path.is_dir() {
+        // A rule on a file may only carry the rights that apply to files
+        // (asked of the descriptor: the path could have changed since).
+        if !is_dir(&fd) {
             access &= AccessFs::from_file(TARGET);
         }
         if !access.is_empty() {

@@ -8,7 +8,7 @@ use crate::engine::{CompiledRule, Cond, Effect, Grant, NetGrant, Policy};
 use crate::model::{Access, Action, AuditEvents, HostSpec, Mode, Op, PolicyFile, Rule, Scalar, Verdict};
 use crate::net::Endpoint;
 use crate::profiles;
-use crate::spans::spans;
+use crate::spans::spans as spans_of;
 use crate::syscalls::{self, GROUPS, group, names, suggest};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -103,10 +103,12 @@ fn char_position(src: &str, line: usize, column: usize) -> (usize, usize) {
 
 pub fn load_str(file: &str, src: &str, ctx: &Context) -> Result<Loaded, Vec<Problem>> {
     let doc = parse(file, src)?;
-    let spans = spans(src);
+    // Positions are only needed to report a problem: most loads have none.
     // A place the file does not spell out (a rule of the extended profile)
     // is reported at its nearest ancestor the file has (`extends`).
+    let spans = std::cell::OnceCell::new();
     let at = |path: &str| {
+        let spans = spans.get_or_init(|| spans_of(src));
         let mut p = path;
         loop {
             if let Some(&pos) = spans.get(p) {

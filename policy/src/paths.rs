@@ -2,6 +2,8 @@
 //! working directory or a directory fd, through `..` and symlinks
 //! (including /proc magic links), so that a grant check sees where the
 //! call really lands. The kernel-level backstop for races is Landlock.
+//! Where a directory descriptor points comes from `/proc/self/fd`, or from
+//! the policy's cache of those answers (see [`crate::fds`]).
 
 use std::ffi::OsStr;
 use std::os::unix::ffi::OsStrExt;
@@ -10,20 +12,42 @@ use std::path::{Component, Path, PathBuf};
 /// Most symlinks followed in one resolution (the kernel's limit).
 const MAX_LINKS: usize = 40;
 
+/// Where descriptor `fd` points, as the kernel says (`/proc/self/fd/N`).
+pub fn fd_path(fd: i32) -> Option<PathBuf> {
+    std::fs::read_link(format!("/proc/self/fd/{fd}")).ok()
+}
+
 /// The directory `dirfd` names: the working directory for `AT_FDCWD`.
 pub fn base(dirfd: Option<i32>) -> Option<PathBuf> {
+    base_with(dirfd, fd_path)
+}
+
+/// As [`base`], with `dir` telling where a descriptor points.
+pub fn base_with(dirfd: Option<i32>, dir: impl FnOnce(i32) -> Option<PathBuf>) -> Option<PathBuf> {
     match dirfd {
-        None | Some(-100) => std::env::current_dir().ok(),
-        Some(fd) => std::fs::read_link(format!("/proc/self/fd/{fd}")).ok(),
+        None | Some(AT_FDCWD) => std::env::current_dir().ok(),
+        Some(fd) => dir(fd),
     }
 }
+
+const AT_FDCWD: i32 = -100;
 
 /// Resolves `path` (relative to `dirfd`). Components that do not exist are
 /// kept as written; the last one is not followed when `follow` is false.
 /// `None` when the base directory cannot be known or links loop.
 pub fn resolve(dirfd: Option<i32>, path: &[u8], follow: bool) -> Option<PathBuf> {
+    resolve_with(dirfd, path, follow, fd_path)
+}
+
+/// As [`resolve`], with `dir` telling where a descriptor points.
+pub fn resolve_with(
+    dirfd: Option<i32>,
+    path: &[u8],
+    follow: bool,
+    dir: impl FnOnce(i32) -> Option<PathBuf>,
+) -> Option<PathBuf> {
     let path = Path::new(OsStr::from_bytes(path));
-    let start = if path.is_absolute() { PathBuf::from("/") } else { base(dirfd)? };
+    let start = if path.is_absolute() { PathBuf::from("/") } else { base_with(dirfd, dir)? };
     let mut pending: Vec<PathBuf> = vec![path.to_path_buf()];
     let mut out = start;
     let mut links = 0;

@@ -11,10 +11,11 @@ use sha2::{Digest, Sha256};
 use std::hash::{Hash, Hasher};
 use std::os::unix::fs::{DirBuilderExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use wasmtime::{Engine, Module};
 
 /// Bump when the rewrite or the cache layout changes.
-const FORMAT: &[u8] = b"waligate-module-cache-2";
+const FORMAT: &[u8] = b"waligate-module-cache-3";
 
 /// The default cache directory: `$WALIGATE_CACHE_DIR`, else
 /// `$XDG_CACHE_HOME/waligate`, else `$HOME/.cache/waligate`.
@@ -37,15 +38,44 @@ impl Hasher for ShaHasher {
     }
 }
 
-fn key(engine: &Engine, wasm: &[u8]) -> String {
+/// A digest of `engine`'s compatibility hash, computed once per engine (a
+/// WASI run looks up three modules).
+fn engine_digest(engine: &Engine) -> [u8; 32] {
+    static LAST: Mutex<Option<(Engine, [u8; 32])>> = Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some((e, digest)) = &*last
+        && Engine::same(e, engine)
+    {
+        return *digest;
+    }
     let mut h = ShaHasher(Sha256::new());
-    h.0.update(FORMAT);
     engine.precompile_compatibility_hash().hash(&mut h);
-    h.0.update(wasm);
-    h.0.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    let digest = h.0.finalize().into();
+    *last = Some((engine.clone(), digest));
+    digest
 }
 
+fn key(engine: &Engine, wasm: &[u8]) -> String {
+    let mut h = Sha256::new();
+    h.update(FORMAT);
+    h.update(engine_digest(engine));
+    h.update(wasm);
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Checks `dir` once per process (and creates it).
 fn ensure_private_dir(dir: &Path) -> Result<()> {
+    static CHECKED: Mutex<Option<PathBuf>> = Mutex::new(None);
+    let mut checked = CHECKED.lock().unwrap_or_else(|e| e.into_inner());
+    if checked.as_deref() == Some(dir) {
+        return Ok(());
+    }
+    check_private_dir(dir)?;
+    *checked = Some(dir.to_owned());
+    Ok(())
+}
+
+fn check_private_dir(dir: &Path) -> Result<()> {
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)

@@ -215,5 +215,8 @@ pub fn run(opts: RunOptions) -> Result<Outcome> {
         }
     };
     process.claim_end();
+    // The process ends with the guest: tearing down the store, linker,
+    // modules and memories (unmapping each) would only delay the exit.
+    std::mem::forget((store, linker, module, engine));
     Ok(outcome)
 }

@@ -54,17 +54,29 @@ impl Entry {
     }
 }
 
+/// A table slot. An empty one is all zeros (unlike `Option<Entry>`, whose
+/// `None` lives in a niche), so the table is zero-initialised memory, not
+/// data the module carries and copies in at every start.
+#[derive(Clone, Copy)]
+struct Slot {
+    used: bool,
+    entry: Entry,
+}
+
+const EMPTY: Slot =
+    Slot { used: false, entry: Entry { host: 0, filetype: 0, rights_base: 0, rights_inheriting: 0, preopen: None } };
+
 struct Table {
-    slots: UnsafeCell<[Option<Entry>; MAX_FDS]>,
+    slots: UnsafeCell<[Slot; MAX_FDS]>,
     freed: UnsafeCell<[bool; MAX_FDS]>,
 }
 
 // SAFETY: the shim runs on one thread.
 unsafe impl Sync for Table {}
 
-static TABLE: Table = Table { slots: UnsafeCell::new([None; MAX_FDS]), freed: UnsafeCell::new([false; MAX_FDS]) };
+static TABLE: Table = Table { slots: UnsafeCell::new([EMPTY; MAX_FDS]), freed: UnsafeCell::new([false; MAX_FDS]) };
 
-fn table() -> &'static mut [Option<Entry>; MAX_FDS] {
+fn table() -> &'static mut [Slot; MAX_FDS] {
     // SAFETY: single-threaded, and no reference outlives one WASI call.
     unsafe { &mut *TABLE.slots.get() }
 }
@@ -75,7 +87,7 @@ fn freed() -> &'static mut [bool; MAX_FDS] {
 }
 
 pub fn get(fd: u32) -> WasiResult<Entry> {
-    table().get(fd as usize).copied().flatten().ok_or(EBADF)
+    table().get(fd as usize).filter(|s| s.used).map(|s| s.entry).ok_or(EBADF)
 }
 
 /// A regular (non-directory) file: EBADF for anything else.
@@ -103,7 +115,7 @@ pub fn seekable(fd: u32) -> WasiResult<Entry> {
 
 pub fn set(fd: u32, e: Entry) {
     if let Some(slot) = table().get_mut(fd as usize) {
-        *slot = Some(e);
+        *slot = Slot { used: true, entry: e };
         freed()[fd as usize] = false;
     }
 }
@@ -112,7 +124,7 @@ pub fn set(fd: u32, e: Entry) {
 pub fn insert(e: Entry) -> WasiResult<u32> {
     let slot = match freed().iter().rposition(|&f| f) {
         Some(i) => i,
-        None => table().iter().rposition(Option::is_some).map_or(0, |i| i + 1),
+        None => table().iter().rposition(|s| s.used).map_or(0, |i| i + 1),
     };
     if slot >= MAX_FDS {
         return Err(EMFILE);
@@ -122,7 +134,8 @@ pub fn insert(e: Entry) -> WasiResult<u32> {
 }
 
 pub fn remove(fd: u32) -> WasiResult<Entry> {
-    let e = table().get_mut(fd as usize).and_then(Option::take).ok_or(EBADF)?;
+    let slot = table().get_mut(fd as usize).filter(|s| s.used).ok_or(EBADF)?;
+    let e = core::mem::replace(slot, EMPTY).entry;
     freed()[fd as usize] = true;
     Ok(e)
 }

@@ -53,7 +53,9 @@ struct Shared(UnsafeCell<Scratch>);
 // SAFETY: the shim runs on one thread and poll_oneoff does not nest.
 unsafe impl Sync for Shared {}
 
-const NONE: Sub = Sub { userdata: 0, tag: 0, wait: Wait::Until(0), stdio: false, host: -1 };
+/// All zeros, so the scratch space is zero-initialised memory rather than
+/// 160 KiB of data the module carries and copies in at every start.
+const NONE: Sub = Sub { userdata: 0, tag: 0, wait: Wait::Until(0), stdio: false, host: 0 };
 static SCRATCH: Shared = Shared(UnsafeCell::new(Scratch { subs: [NONE; MAX], pollfds: [[0; 8]; MAX] }));
 
 fn u64_at(b: &[u8], o: usize) -> u64 {

@@ -3,13 +3,16 @@
 //! `read PATH`, `write PATH TEXT`, `mkdir PATH`, `unlink PATH`,
 //! `rename FROM TO`, `symlink TARGET LINK`, `stat PATH`, `chdir PATH`,
 //! `connect IPV4 PORT`, `sendmsg IPV4 PORT` (UDP), `unix-connect PATH`,
-//! `fchmod PATH` (0777, through a read-only descriptor), `getpid`.
+//! `fchmod PATH` (0777, through a read-only descriptor), `getpid`,
+//! `opendir PATH` (kept open as the directory `read-at` works in; prints 0),
+//! `read-at PATH` (openat relative to that directory, then read).
 #![no_std]
 #![no_main]
 
 use wali_guest::{Vec, args, cstr, entry, println, ptr, show, sys::*};
 
 const O_WRONLY_CREAT_TRUNC: i32 = 0o1101;
+const O_DIRECTORY: i32 = 0o200000;
 
 fn path_op(f: impl FnOnce(i32) -> i64, path: &str) -> i64 {
     let p = cstr(path);
@@ -17,7 +20,15 @@ fn path_op(f: impl FnOnce(i32) -> i64, path: &str) -> i64 {
 }
 
 fn read(path: &str) -> i64 {
-    let fd = path_op(|p| unsafe { SYS_open(p, 0, 0) }, path);
+    read_fd(path_op(|p| unsafe { SYS_open(p, 0, 0) }, path))
+}
+
+fn read_at(dirfd: i32, path: &str) -> i64 {
+    read_fd(path_op(|p| unsafe { SYS_openat(dirfd, p, 0, 0) }, path))
+}
+
+/// Reads from `fd` (an open's result) and closes it.
+fn read_fd(fd: i64) -> i64 {
     if fd < 0 {
         return fd;
     }
@@ -96,6 +107,7 @@ fn sendmsg(ip: &str, port: &str) -> i64 {
 fn main() -> i32 {
     let argv = args();
     let mut ops = argv[1..].iter().map(|s| s.as_str());
+    let mut dirfd = -100;
     while let Some(op) = ops.next() {
         let mut arg = || ops.next().unwrap_or("");
         let (what, r) = match op {
@@ -155,6 +167,18 @@ fn main() -> i32 {
                 (ip, sendmsg(ip, port))
             }
             "getpid" => ("", i64::from(unsafe { SYS_getpid() } > 0)),
+            "opendir" => {
+                let p = arg();
+                let fd = path_op(|q| unsafe { SYS_open(q, O_DIRECTORY, 0) }, p);
+                if fd >= 0 {
+                    dirfd = fd as i32;
+                }
+                (p, fd.min(0))
+            }
+            "read-at" => {
+                let p = arg();
+                (p, read_at(dirfd, p))
+            }
             other => {
                 println!("unknown op {other}");
                 return 2;

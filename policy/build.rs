@@ -1,0 +1,36 @@
+//! The specification's syscall table as Rust data (names in number order,
+//! and a lookup by name), so a run does not parse it at start-up.
+
+use std::fmt::Write;
+
+fn main() {
+    let spec = "../wali-core/spec/syscalls.tsv";
+    println!("cargo:rerun-if-changed={spec}");
+    let text = std::fs::read_to_string(spec).expect("read the syscall specification");
+    let mut names: Vec<(&str, Option<i64>)> = Vec::new();
+    for line in text.lines().skip(1) {
+        let mut cols = line.split('\t');
+        let Some(name) = cols.next().and_then(|c| c.strip_prefix("SYS_")) else { continue };
+        names.push((name, cols.next().and_then(|n| n.parse().ok())));
+    }
+    // By name, the first row of a name (as a scan in number order finds it).
+    let mut sorted: Vec<(&str, usize, Option<i64>)> =
+        names.iter().enumerate().map(|(i, &(n, nr))| (n, i, nr)).collect();
+    sorted.sort_by_key(|&(n, i, _)| (n, i));
+    sorted.dedup_by_key(|e| e.0);
+    let mut out = String::new();
+    writeln!(out, "pub(crate) static NAMES: [&str; {}] = [", names.len()).unwrap();
+    for (n, _) in &names {
+        writeln!(out, "    {n:?},").unwrap();
+    }
+    writeln!(out, "];").unwrap();
+    // A match on strings compiles to a search on length, then bytes.
+    writeln!(out, "pub(crate) fn row(name: &str) -> Option<(usize, Option<i64>)> {{").unwrap();
+    writeln!(out, "    Some(match name {{").unwrap();
+    for (n, i, nr) in &sorted {
+        writeln!(out, "        {n:?} => ({i}, {nr:?}),").unwrap();
+    }
+    writeln!(out, "        _ => return None,\n    }})\n}}").unwrap();
+    let dest = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("spec_table.rs");
+    std::fs::write(dest, out).expect("write the syscall table");
+}
