@@ -201,8 +201,20 @@ fn exercise(p: &policy::Policy, data: &[u8], reaches: &dyn Fn(&str) -> Reaches) 
     if let Some(plan) = &plan {
         let _ = plan.json();
         // Building the BPF program may fail (a filter too large), but with
-        // an error, not a panic.
-        let _ = plan.bpf();
+        // an error, not a panic; when it builds, the search tree decides as
+        // seccompiler's linear chain.
+        if let (Ok(tree), Ok(linear)) = (plan.bpf(), plan.linear_bpf()) {
+            const ARCH: u32 = 62 | 0x8000_0000 | 0x4000_0000;
+            for _ in 0..32 {
+                let nr = rng.below(480) as u32;
+                let args: [u64; 6] = std::array::from_fn(|_| *rng.pick(&[0, 1, 2, 3, 0o101, 1 << 32, u64::MAX]));
+                let (t, l) = (
+                    policy::seccomp_tree::run(&tree, ARCH, nr, args),
+                    policy::seccomp_tree::run(&linear, ARCH, nr, args),
+                );
+                assert_eq!(t, l, "tree and linear filters differ on syscall {nr} {args:x?}");
+            }
+        }
     }
     let _ = seccomp::may_execve(p);
     if let Some(rules) = policy::landlock::derive(p, &[]) {

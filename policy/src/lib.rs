@@ -13,6 +13,7 @@ pub mod net;
 pub mod paths;
 pub mod profiles;
 pub mod seccomp;
+pub mod seccomp_tree;
 pub mod spans;
 pub mod syscalls;
 

@@ -270,34 +270,65 @@ pub enum Error {
 }
 
 impl Plan {
-    /// The filter in seccompiler's terms. Its order (a linear chain sorted by
-    /// syscall number) costs nothing on the syscalls that matter: since Linux
-    /// 5.11 the kernel finds, when the filter is installed, every syscall it
-    /// allows whatever the arguments and serves those from a bitmap without
-    /// running the program. Every host runtime call and every unconditional
-    /// rule is such a syscall (see the test below); only argument conditions
-    /// (the rare `socket`) walk the chain. What remains, about 30 ns per
-    /// syscall measured, is the kernel's fixed cost of a seccomp-enabled
-    /// syscall entry, which no order changes.
-    pub fn filter(&self) -> Result<SeccompFilter, Error> {
+    /// Argument conditions as seccompiler rules, per syscall number: only the
+    /// syscalls with conditions (`all`: every syscall, unconditional ones
+    /// with no rules, for the linear reference program).
+    fn seccompiler_rules(&self, all: bool) -> Result<BTreeMap<i64, Vec<SeccompRule>>, Error> {
         let mut rules = BTreeMap::new();
         for (name, alternatives) in &self.rules {
             let nr = syscalls::number(name).ok_or_else(|| Error::Unknown(name.clone()))?;
-            let mut compiled = Vec::new();
-            if !alternatives.iter().any(Vec::is_empty) {
-                for alt in alternatives {
-                    let conds = alt.iter().map(condition).collect::<Result<Vec<_>, _>>()?;
-                    compiled.push(SeccompRule::new(conds)?);
+            if alternatives.iter().any(Vec::is_empty) {
+                if all {
+                    rules.insert(nr, Vec::new());
                 }
+                continue;
+            }
+            let mut compiled = Vec::new();
+            for alt in alternatives {
+                let conds = alt.iter().map(condition).collect::<Result<Vec<_>, _>>()?;
+                compiled.push(SeccompRule::new(conds)?);
             }
             rules.insert(nr, compiled);
         }
-        Ok(SeccompFilter::new(rules, seccomp_action(self.mismatch), seccomp_action(self.matched), TargetArch::x86_64)?)
+        Ok(rules)
     }
 
-    /// The compiled BPF program.
+    fn seccompiler_program(&self, rules: BTreeMap<i64, Vec<SeccompRule>>) -> Result<BpfProgram, Error> {
+        let (mismatch, matched) = (seccomp_action(self.mismatch), seccomp_action(self.matched));
+        Ok(SeccompFilter::new(rules, mismatch, matched, TargetArch::x86_64)?.try_into()?)
+    }
+
+    /// The compiled BPF program: a search tree over syscall numbers (see
+    /// [`crate::seccomp_tree`]). Its shape costs nothing on the syscalls
+    /// that matter either way: since Linux 5.11 the kernel finds, when the
+    /// filter is installed, every syscall it allows whatever the arguments
+    /// and serves those from a bitmap without running the program. Every
+    /// host runtime call and every unconditional rule is such a syscall (see
+    /// the test below); only argument conditions (the rare `socket`) run
+    /// the program. The tree makes installing cheap: the kernel runs the
+    /// program once per syscall number to build that bitmap. What remains,
+    /// about 30 ns per syscall measured, is the kernel's fixed cost of a
+    /// seccomp-enabled syscall entry.
     pub fn bpf(&self) -> Result<BpfProgram, Error> {
-        Ok(self.filter()?.try_into()?)
+        use crate::seccomp_tree::{Leaf, program};
+        let mut leaves = Vec::new();
+        for (name, alternatives) in &self.rules {
+            let nr = syscalls::number(name).ok_or_else(|| Error::Unknown(name.clone()))?;
+            let leaf = if alternatives.iter().any(Vec::is_empty) { Leaf::Matched } else { Leaf::Conditional };
+            leaves.push((nr as u32, leaf));
+        }
+        let conditional = self.seccompiler_rules(false)?;
+        let conditional = if conditional.is_empty() { Vec::new() } else { self.seccompiler_program(conditional)? };
+        let (matched, mismatch) = (u32::from(seccomp_action(self.matched)), u32::from(seccomp_action(self.mismatch)));
+        // x32 syscalls get whichever action refuses.
+        let refuse = if matches!(self.matched, Action::Allow | Action::Log) { mismatch } else { matched };
+        Ok(program(&leaves, matched, mismatch, refuse, &conditional))
+    }
+
+    /// seccompiler's own program for the whole filter: one linear chain
+    /// (the reference the tree is tested against).
+    pub fn linear_bpf(&self) -> Result<BpfProgram, Error> {
+        self.seccompiler_program(self.seccompiler_rules(true)?)
     }
 
     /// The filter in seccompiler's JSON format, as one filter named `main`.
@@ -349,6 +380,38 @@ impl Plan {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The tree program decides every syscall as seccompiler's linear one,
+    /// with and without argument conditions, and refuses x32 numbers.
+    #[test]
+    fn the_search_tree_decides_as_the_linear_chain() {
+        use crate::seccomp_tree::run;
+        const ARCH: u32 = 62 | 0x8000_0000 | 0x4000_0000;
+        let ctx = crate::Context { cwd: "/".into(), extra_grants: Vec::new() };
+        let conditional = r#"{"version": 1, "extends": "strict", "rules": [
+            {"id": "unix", "syscalls": ["socket"], "args": [{"index": 0, "op": "eq", "value": 1}], "action": "allow"},
+            {"id": "small", "syscalls": ["kill"], "args": [{"index": 1, "op": "lt", "value": 16}], "action": "allow"},
+            {"id": "bits", "syscalls": ["openat"], "args": [{"index": 2, "op": "masked_eq", "value": 0, "mask": 3}],
+             "action": "allow"}]}"#;
+        let mut policies: Vec<Policy> =
+            crate::profiles::NAMES.iter().map(|p| crate::load(p, &ctx).unwrap().policy).collect();
+        policies.push(crate::load_str("conditional", conditional, &ctx).unwrap().policy);
+        let args = [[0u64; 6], [1, 15, 3, 0, 0, 0], [2, 16, 4, 1 << 33, 0, 0], [u64::MAX; 6], [1, 9, 0o101, 0, 0, 0]];
+        for policy in &policies {
+            let Some(plan) = derive(policy, |_| Reaches::Direct { scalar: 0x3f }) else { continue };
+            let (tree, linear) = (plan.bpf().unwrap(), plan.linear_bpf().unwrap());
+            assert!(tree.len() < linear.len() + 64, "{}: {} vs {}", policy.name, tree.len(), linear.len());
+            for nr in 0..=470 {
+                for a in args {
+                    assert_eq!(run(&tree, ARCH, nr, a), run(&linear, ARCH, nr, a), "{} nr {nr} {a:x?}", policy.name);
+                }
+            }
+            let refuse =
+                u32::from(seccomp_action(if plan.matched == Action::Allow { plan.mismatch } else { plan.matched }));
+            assert_eq!(run(&tree, ARCH, 0x4000_0000 | 1, [0; 6]), refuse, "{}: x32", policy.name);
+            assert_eq!(run(&tree, 3, 39, [0; 6]), libc::SECCOMP_RET_KILL_PROCESS, "{}: i386", policy.name);
+        }
+    }
 
     /// The host's own hot calls (futex, mmap, write, clock_gettime...) and
     /// what the default profile allows unconditionally stay unconditional in
