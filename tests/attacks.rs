@@ -149,78 +149,60 @@ fn bad_pointers_fault_and_engine_signals_stay_the_engines() {
     }
 }
 
-/// A bomb stopped by `limit`: status 137, one message, a `limit` event,
-/// and no process of it left.
-fn assert_stopped_by(dir: &Path, r: &Run, limit: &str, detail: &str) {
+/// `attack_bombs MODE...` under every profile with `--limit LIMIT=VALUE`
+/// must end with status 137, one message naming the limit, a `limit` audit
+/// event, and no process of it left. `then` checks what else it left.
+fn bomb(mode: &[&str], limit: &str, value: &str, detail: &str, then: impl Fn(&Path)) {
     let message = format!("waligate: guest killed: {limit} limit exceeded ({detail})\n");
-    assert_eq!(r.status, 137, "{}", r.stderr);
-    assert!(r.stderr.ends_with(&message), "{}", r.stderr);
-    let text = std::fs::read_to_string(dir.join("audit.jsonl")).unwrap();
-    let event = text
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-        .find(|e| e["event"] == "limit")
-        .expect("a limit event");
-    assert_eq!((&event["limit"], &event["detail"]), (&limit.into(), &detail.into()));
-    assert_no_process_left(dir);
+    for profile in PROFILES {
+        let dir = scratch();
+        let setting = format!("{limit}={value}");
+        let r = attack(dir.path(), profile, &["--limit", &setting], "attack_bombs", mode);
+        assert_eq!(r.status, 137, "{profile}: {}", r.stderr);
+        assert!(r.stderr.ends_with(&message), "{profile}: {}", r.stderr);
+        let text = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
+        let event = text
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|e| e["event"] == "limit")
+            .expect("a limit event");
+        assert_eq!((&event["limit"], &event["detail"]), (&limit.into(), &detail.into()), "{profile}");
+        assert_no_process_left(dir.path());
+        then(dir.path());
+    }
 }
 
 #[test]
 fn fork_bombs_end_whole() {
-    for profile in PROFILES {
-        let dir = scratch();
-        let r = attack(dir.path(), profile, &["--limit", "processes=8"], "attack_bombs", &["fork"]);
-        assert_stopped_by(dir.path(), &r, "processes", "8 processes");
-    }
+    bomb(&["fork"], "processes", "8", "8 processes", |_| {});
 }
 
 #[test]
 fn thread_bombs_end() {
-    for profile in PROFILES {
-        let dir = scratch();
-        let r = attack(dir.path(), profile, &["--limit", "threads=8"], "attack_bombs", &["threads"]);
-        assert_stopped_by(dir.path(), &r, "threads", "8 threads");
-    }
+    bomb(&["threads"], "threads", "8", "8 threads", |_| {});
 }
 
 #[test]
 fn memory_bombs_end() {
-    for profile in PROFILES {
-        let dir = scratch();
-        let r = attack(dir.path(), profile, &["--limit", "memory_bytes=67108864"], "attack_bombs", &["memory"]);
-        assert_stopped_by(dir.path(), &r, "memory_bytes", "67108864 bytes");
-    }
+    bomb(&["memory"], "memory_bytes", "67108864", "67108864 bytes", |_| {});
 }
 
 #[test]
 fn infinite_loops_end_by_wall_clock_or_cpu_time() {
-    for profile in PROFILES {
-        let dir = scratch();
-        let r = attack(dir.path(), profile, &["--limit", "wall_time_ms=300"], "attack_bombs", &["loop"]);
-        assert_stopped_by(dir.path(), &r, "wall_time_ms", "300 ms");
-        let dir = scratch();
-        let r = attack(dir.path(), profile, &["--limit", "cpu_time_ms=300"], "attack_bombs", &["loop"]);
-        assert_stopped_by(dir.path(), &r, "cpu_time_ms", "300 ms");
-    }
+    bomb(&["loop"], "wall_time_ms", "300", "300 ms", |_| {});
+    bomb(&["loop"], "cpu_time_ms", "300", "300 ms", |_| {});
 }
 
 #[test]
 fn descriptor_exhaustion_ends() {
-    for profile in PROFILES {
-        let dir = scratch();
-        let r = attack(dir.path(), profile, &["--limit", "open_files=32"], "attack_bombs", &["fds"]);
-        assert_stopped_by(dir.path(), &r, "open_files", "32 descriptors");
-    }
+    bomb(&["fds"], "open_files", "32", "32 descriptors", |_| {});
 }
 
 #[test]
 fn huge_writes_end_at_the_file_size_limit() {
-    for profile in PROFILES {
-        let dir = scratch();
-        let r = attack(dir.path(), profile, &["--limit", "file_size_bytes=1048576"], "attack_bombs", &["write", "big"]);
-        assert_stopped_by(dir.path(), &r, "file_size_bytes", "1048576 bytes");
-        assert_eq!(std::fs::metadata(dir.path().join("big")).unwrap().len(), 1 << 20);
-    }
+    bomb(&["write", "big"], "file_size_bytes", "1048576", "1048576 bytes", |dir| {
+        assert_eq!(std::fs::metadata(dir.join("big")).unwrap().len(), 1 << 20);
+    });
 }
 
 #[test]
