@@ -254,3 +254,22 @@ fn a_wasi_application_reaches_no_descriptor_or_path_it_was_not_given() {
         assert_eq!(std::fs::read_dir(preopen.path()).unwrap().count(), 0, "{profile}: the preopen changed");
     }
 }
+
+/// A guest cannot shed its limits by becoming another module: the
+/// execve'd program runs under the same ones (not the profile's 512 threads).
+#[test]
+fn limits_survive_execve() {
+    let dir = scratch();
+    let bombs = dir.path().join("bombs.wasm");
+    std::fs::copy(guest("attack_bombs"), &bombs).unwrap();
+    let r = capture(
+        waligate()
+            .current_dir(dir.path())
+            .args(["run", "--audit", "audit.jsonl", "--limit", "threads=4"])
+            .arg(guest("exec"))
+            .args([bombs.to_str().unwrap(), "bombs", "threads"]),
+    );
+    assert_eq!(r.status, 137, "{}", r.stderr);
+    assert!(r.stderr.ends_with("waligate: guest killed: threads limit exceeded (4 threads)\n"), "{}", r.stderr);
+    assert_trail_intact(dir.path(), "killed", 137);
+}

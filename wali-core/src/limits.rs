@@ -115,10 +115,18 @@ pub fn activate(limits: Limits, gate: &'static dyn Gate, carried: Carried) -> an
 fn map_tree(fd: RawFd, new: bool) -> anyhow::Result<(&'static Tree, RawFd)> {
     // SAFETY: `fd` is a memfd this process owns (created or handed over).
     let fd = crate::fdspace::to_host(unsafe { OwnedFd::from_raw_fd(fd) })?;
+    // A handed-over descriptor may still lack close-on-exec.
+    // SAFETY: only sets a flag on our own descriptor.
+    unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) };
     let size = std::mem::size_of::<Tree>();
     // SAFETY: sizes our own memfd.
     if new && unsafe { libc::ftruncate(fd.as_raw_fd(), size as i64) } != 0 {
         return Err(std::io::Error::last_os_error().into());
+    }
+    // Mapping past the end of a shorter file would fault on first use.
+    let len = std::fs::File::from(fd.try_clone()?).metadata()?.len();
+    if len < size as u64 {
+        anyhow::bail!("the process-tree page handed over is {len} bytes, not {size}");
     }
     // SAFETY: maps the memfd shared; the mapping lives as long as the
     // process and is only accessed atomically.
