@@ -57,7 +57,10 @@ impl PolicyGate {
             By::Fs { need, .. } => {
                 let path = self.policy.denied_path(req, d.by).unwrap_or_default();
                 let dir = if path.is_dir() { path.as_path() } else { path.parent().unwrap_or(&path) };
-                let fix = if need & policy::access::EXEC != 0 {
+                let fix = if !dir.is_absolute() {
+                    // Relative to a directory descriptor that names nothing.
+                    "no grant: the path's directory descriptor is not open".into()
+                } else if need & policy::access::EXEC != 0 {
                     format!("a policy fs grant with exec access to {} would allow it", dir.display())
                 } else {
                     format!("--dir {} would allow it", dir.display())

@@ -122,6 +122,12 @@ fn proc_and_links_into_it_reach_neither_host_memory_nor_host_files() {
         std::os::unix::fs::symlink("audit.jsonl", dir.path().join("audit-alias")).unwrap();
         let r = attack(dir.path(), profile, &[], "attack_proc", &["audit.jsonl", &policy_file]);
         assert_eq!((r.status, r.stdout.as_str()), (0, expected.as_str()), "{profile}: {}", r.stderr);
+        if *profile == "default" {
+            // openat on the failed /proc/self descriptor: no grant to suggest.
+            let hint = "denied openat: read access to mem is outside the fs grants; \
+                        no grant: the path's directory descriptor is not open\n";
+            assert!(r.stderr.contains(hint), "{}", r.stderr);
+        }
         assert_trail_intact(dir.path(), "exited", 0);
         let policy_text = std::fs::read_to_string(dir.path().join(&policy_file)).unwrap();
         assert!(policy_text.contains(r#""id": "probing""#), "{profile}: the policy file changed");
