@@ -3,7 +3,7 @@
 //! after the gate records which limit it was ([`crate::Gate::limit`]):
 //!
 //! - `memory_bytes`: the linear memory's maximum. Growth through
-//!   mmap/brk/mremap past it ends the guest; a `memory.grow` instruction
+//!   mmap/mremap past it ends the guest; a `memory.grow` instruction
 //!   gets -1 there, as Wasm defines at a memory's maximum.
 //! - `wall_time_ms`, `cpu_time_ms`: a watchdog thread per process (CPU time
 //!   is the process's own; wall time is counted from the first start, across
