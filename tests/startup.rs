@@ -44,3 +44,19 @@ fn bad_env_entry_is_rejected() {
     assert_eq!(r.status, 125);
     assert_eq!(r.stderr, "waligate: invalid environment entry \"A=new\\nline\": expected KEY=VALUE on one line\n");
 }
+
+#[test]
+fn a_bad_limit_is_refused_before_the_guest_starts() {
+    for arg in ["bogus=1", "threads=x", "threads"] {
+        let r = capture(waligate().args(["run", "--limit", arg]).arg(guest("hello")));
+        assert_eq!(r.status, 125);
+        assert_eq!(
+            r.stderr,
+            format!(
+                "waligate: invalid --limit \"{arg}\": expected NAME=VALUE with VALUE a whole number and NAME one of \
+                 memory_bytes, wall_time_ms, cpu_time_ms, open_files, threads, processes, file_size_bytes\n"
+            )
+        );
+        assert_eq!(r.stdout, "");
+    }
+}
