@@ -10,7 +10,7 @@ use policy::{By, Decision, Effect, PathAccess, Policy};
 use serde_json::{Value, json};
 use sink::Sink;
 use std::cell::RefCell;
-use std::os::fd::{FromRawFd, RawFd};
+use std::os::fd::RawFd;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -144,16 +144,10 @@ impl Audit {
     /// previous waligate's open log.
     pub fn inherit(fd: Option<RawFd>, level: Level, strace: bool, guest: &str) -> anyhow::Result<Audit> {
         let file = match fd {
-            Some(fd) => {
-                // Close-on-exec again (only a `.wasm` execve hands it on);
-                // this also fails for a descriptor that is not open.
-                // SAFETY: only sets a flag on a descriptor handed to us.
-                if unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } < 0 {
-                    anyhow::bail!("the handed-over audit log (fd {fd}) is not open");
-                }
-                // SAFETY: the descriptor is open and was handed to us to own.
-                Some(wali_core::fdspace::to_host(unsafe { std::fs::File::from_raw_fd(fd) })?)
-            }
+            Some(fd) => Some(std::fs::File::from(
+                wali_core::fdspace::adopt(fd)
+                    .map_err(|e| anyhow::anyhow!("cannot take over the handed-over audit log (fd {fd}): {e}"))?,
+            )),
             None => None,
         };
         Audit::with_file(file, level, strace, guest)

@@ -105,13 +105,8 @@ fn environment(args: &RunArgs) -> Result<Vec<String>> {
 
 /// Reads and closes a memfd an execve handed over.
 fn read_inherited_fd(fd: i32) -> Result<String> {
-    use std::os::fd::FromRawFd;
-    // SAFETY: F_GETFD only queries; it fails for a descriptor that is not open.
-    if fd < 0 || unsafe { libc::fcntl(fd, libc::F_GETFD) } < 0 {
-        anyhow::bail!("{fd} is not an open file descriptor");
-    }
-    // SAFETY: the descriptor is open and handed to us to own.
-    let mut file = unsafe { std::fs::File::from_raw_fd(fd) };
+    let taken = wali_core::fdspace::take(fd).map_err(|_| anyhow::anyhow!("{fd} is not an open file descriptor"))?;
+    let mut file = std::fs::File::from(taken);
     let mut text = String::new();
     std::io::Read::read_to_string(&mut file, &mut text).with_context(|| format!("cannot read fd {fd}"))?;
     Ok(text)

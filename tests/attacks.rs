@@ -5,6 +5,7 @@
 
 mod common;
 use common::*;
+use std::ffi::OsStr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -25,9 +26,9 @@ fn policy(dir: &Path, profile: &str) -> std::path::PathBuf {
     path
 }
 
-/// `waligate run --policy P --audit DIR/audit.jsonl --dir DIR EXTRA...
-/// attack ARGS...` run in `dir` (granted, so strict lets the guest work there).
-fn attack(dir: &Path, profile: &str, extra: &[&str], guest_name: &str, args: &[&str]) -> Run {
+/// `waligate run --policy P --audit DIR/audit.jsonl --dir GRANT EXTRA...
+/// MODULE ARGS...` run in `dir`.
+fn attack_with(dir: &Path, profile: &str, grant: &OsStr, extra: &[&str], module: &Path, args: &[&str]) -> Run {
     let p = policy(dir, profile);
     capture(
         waligate()
@@ -35,18 +36,28 @@ fn attack(dir: &Path, profile: &str, extra: &[&str], guest_name: &str, args: &[&
             .args(["run", "--policy"])
             .arg(&p)
             .args(["--audit", "audit.jsonl", "--dir"])
-            .arg(dir)
+            .arg(grant)
             .args(extra)
-            .arg(guest(guest_name))
+            .arg(module)
             .args(args),
     )
 }
 
+/// A WALI attack guest run in `dir`, which is granted (so strict lets the
+/// guest work there).
+fn attack(dir: &Path, profile: &str, extra: &[&str], guest_name: &str, args: &[&str]) -> Run {
+    attack_with(dir, profile, dir.as_os_str(), extra, &guest(guest_name), args)
+}
+
+/// The audit trail's events; each line must be whole JSON.
+fn events(dir: &Path) -> Vec<serde_json::Value> {
+    let text = std::fs::read_to_string(dir.join("audit.jsonl")).unwrap();
+    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}"))).collect()
+}
+
 /// The audit trail is whole JSON lines only, ending with the run's exit.
 fn assert_trail_intact(dir: &Path, outcome: &str, status: i32) {
-    let text = std::fs::read_to_string(dir.join("audit.jsonl")).unwrap();
-    let events: Vec<serde_json::Value> =
-        text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l:?}"))).collect();
+    let events = events(dir);
     let last = events.last().expect("an audit trail");
     assert_eq!((&last["event"], &last["outcome"], &last["status"]), (&"exit".into(), &outcome.into(), &status.into()));
 }
@@ -166,12 +177,7 @@ fn bomb(mode: &[&str], limit: &str, value: &str, detail: &str, then: impl Fn(&Pa
         let r = attack(dir.path(), profile, &["--limit", &setting], "attack_bombs", mode);
         assert_eq!(r.status, 137, "{profile}: {}", r.stderr);
         assert!(r.stderr.ends_with(&message), "{profile}: {}", r.stderr);
-        let text = std::fs::read_to_string(dir.path().join("audit.jsonl")).unwrap();
-        let event = text
-            .lines()
-            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
-            .find(|e| e["event"] == "limit")
-            .expect("a limit event");
+        let event = events(dir.path()).into_iter().find(|e| e["event"] == "limit").expect("a limit event");
         assert_eq!((&event["limit"], &event["detail"]), (&limit.into(), &detail.into()), "{profile}");
         assert_no_process_left(dir.path());
         then(dir.path());
@@ -245,16 +251,8 @@ fn a_wasi_application_reaches_no_descriptor_or_path_it_was_not_given() {
                     symlink to /etc: EPERM\nopen etc-link/passwd: ENOENT\nstdout still works\n";
     for profile in PROFILES {
         let (dir, preopen) = (scratch(), scratch());
-        let p = policy(dir.path(), profile);
-        let r = capture(
-            waligate()
-                .current_dir(dir.path())
-                .args(["run", "--policy"])
-                .arg(&p)
-                .args(["--audit", "audit.jsonl", "--dir"])
-                .arg(format!("{}::/", preopen.path().display()))
-                .arg(wasi_attack_guest("attack_wasi")),
-        );
+        let grant = format!("{}::/", preopen.path().display());
+        let r = attack_with(dir.path(), profile, grant.as_ref(), &[], &wasi_attack_guest("attack_wasi"), &[]);
         assert_eq!((r.status, r.stdout.as_str()), (0, expected), "{profile}: {}", r.stderr);
         assert_trail_intact(dir.path(), "exited", 0);
         assert_eq!(std::fs::read_dir(preopen.path()).unwrap().count(), 0, "{profile}: the preopen changed");

@@ -84,6 +84,23 @@ pub fn to_host<F: From<OwnedFd> + Into<OwnedFd>>(fd: F) -> std::io::Result<F> {
     Ok(unsafe { OwnedFd::from_raw_fd(high) }.into())
 }
 
+/// Takes a descriptor a previous waligate handed across execve (with
+/// close-on-exec cleared for it): checks that it is open and makes it
+/// close-on-exec again.
+pub fn take(fd: std::os::fd::RawFd) -> std::io::Result<OwnedFd> {
+    // SAFETY: only sets a flag, and fails for a descriptor that is not open.
+    if unsafe { libc::fcntl(fd, libc::F_SETFD, libc::FD_CLOEXEC) } < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: the descriptor is open and was handed to us to own.
+    Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+}
+
+/// [`take`]s a handed-over descriptor the host keeps, into the host's range.
+pub fn adopt(fd: std::os::fd::RawFd) -> std::io::Result<OwnedFd> {
+    to_host(take(fd)?)
+}
+
 /// Checks that no host descriptor is left in the guest's range and lowers
 /// the soft limit to the range's end, so the kernel keeps the guest there.
 /// Host descriptors are close-on-exec; descriptors inherited from whoever
@@ -149,7 +166,8 @@ pub fn protect(meta: &std::fs::Metadata) {
 /// ([`vet_opened`]).
 pub fn names_host_file(call: &crate::decode::Call<'_>) -> bool {
     use crate::table::Arg;
-    if !changes_files(call.sys.name) {
+    // A slice scan first: most calls (getpid, read...) take no path.
+    if !call.sys.args.contains(&Arg::Path) || !changes_files(call.sys.name) {
         return false;
     }
     let Ok(files) = HOST_FILES.read() else { return false };

@@ -88,14 +88,15 @@ fn getpid() -> i32 {
 pub fn activate(limits: Limits, gate: &'static dyn Gate, carried: Carried) -> anyhow::Result<()> {
     let deadline_ms = carried.deadline_ms.or(limits.wall_time_ms.map(|ms| now_ms() + ms));
     let (tree, tree_fd) = match carried.processes_fd {
-        Some(fd) => map_tree(fd, false)?,
+        Some(fd) => map_tree(crate::fdspace::adopt(fd)?, false)?,
         None => {
             // SAFETY: the name is a valid C string.
             let fd = unsafe { libc::memfd_create(c"waligate-tree".as_ptr(), libc::MFD_CLOEXEC) };
             if fd < 0 {
                 return Err(std::io::Error::last_os_error().into());
             }
-            map_tree(fd, true)?
+            // SAFETY: a descriptor just created and owned by nobody else.
+            map_tree(crate::fdspace::to_host(unsafe { OwnedFd::from_raw_fd(fd) })?, true)?
         }
     };
     if let Some(bytes) = limits.file_size_bytes {
@@ -110,14 +111,9 @@ pub fn activate(limits: Limits, gate: &'static dyn Gate, carried: Carried) -> an
     Ok(())
 }
 
-/// Maps the tree in memfd `fd` (moved to the host's descriptor range); a
-/// new tree starts with this one process.
-fn map_tree(fd: RawFd, new: bool) -> anyhow::Result<(&'static Tree, RawFd)> {
-    // SAFETY: `fd` is a memfd this process owns (created or handed over).
-    let fd = crate::fdspace::to_host(unsafe { OwnedFd::from_raw_fd(fd) })?;
-    // A handed-over descriptor may still lack close-on-exec.
-    // SAFETY: only sets a flag on our own descriptor.
-    unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) };
+/// Maps the tree in memfd `fd` (in the host's descriptor range); a new
+/// tree starts with this one process.
+fn map_tree(fd: OwnedFd, new: bool) -> anyhow::Result<(&'static Tree, RawFd)> {
     let size = std::mem::size_of::<Tree>();
     // SAFETY: sizes our own memfd.
     if new && unsafe { libc::ftruncate(fd.as_raw_fd(), size as i64) } != 0 {
@@ -219,6 +215,10 @@ pub fn exceeded(name: &str, detail: &str) -> Stop {
     if let Some(a) = ACTIVE.get() {
         a.gate.limit(name, detail);
     }
+    stop(name, detail)
+}
+
+fn stop(name: &str, detail: &str) -> Stop {
     Stop::Killed(format!("{name} limit exceeded ({detail})"))
 }
 
@@ -253,7 +253,8 @@ pub fn check_tree() -> Result<(), Stop> {
         unsafe { libc::_exit(crate::EXIT_KILLED) };
     }
     let n = a.limits.processes.unwrap_or_default();
-    Err(Stop::Killed(format!("processes limit exceeded ({n} processes)")))
+    // The process that exceeded the limit recorded it already.
+    Err(stop("processes", &format!("{n} processes")))
 }
 
 /// Before a thread starts: `live` threads run now.

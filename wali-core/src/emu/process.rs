@@ -175,6 +175,14 @@ fn exec_wasm(path: &CStr, argv: &[CString], envp: &[CString], handover: Option<&
         CString::new([b"--argv0=".as_slice(), argv0.to_bytes()].concat()).unwrap_or_default(),
         arg(format!("--env-fd={}", env_fd.as_raw_fd())),
     ];
+    // Limit state the new process keeps counting from (see limits).
+    let (carried, tree_fds) = crate::limits::carried();
+    if let Some(ms) = carried.deadline_ms {
+        args.push(arg(format!("--carried-deadline-ms={ms}")));
+    }
+    if let Some(fd) = carried.processes_fd {
+        args.push(arg(format!("--carried-processes-fd={fd}")));
+    }
     // The handover travels in the new process's environment, which the
     // kernel copies from host memory: no other guest thread can change it
     // on the way, as it could a descriptor in its own range.
@@ -191,15 +199,7 @@ fn exec_wasm(path: &CStr, argv: &[CString], envp: &[CString], handover: Option<&
     }
     args.push(path.into());
     args.extend(argv.iter().skip(1).cloned());
-    // Limit state the new process keeps counting from (see limits).
-    let (carried, counter_fds) = crate::limits::carried();
-    if let Some(ms) = carried.deadline_ms {
-        args.insert(4, arg(format!("--carried-deadline-ms={ms}")));
-    }
-    if let Some(fd) = carried.processes_fd {
-        args.insert(4, arg(format!("--carried-processes-fd={fd}")));
-    }
-    let inherited: Vec<RawFd> = handover.map_or(&[][..], |h| &h.fds[..]).iter().chain(&counter_fds).copied().collect();
+    let inherited: Vec<RawFd> = handover.map_or(&[][..], |h| &h.fds[..]).iter().chain(&tree_fds).copied().collect();
     set_cloexec(&inherited, false);
     // SAFETY: as in exec_native; /proc/self/exe is this waligate binary.
     unsafe { libc::execve(c"/proc/self/exe".as_ptr(), pointers(&args).as_ptr(), pointers(&host_env).as_ptr()) };
