@@ -24,13 +24,15 @@ fn main() {
         writeln!(out, "    {n:?},").unwrap();
     }
     writeln!(out, "];").unwrap();
-    // A match on strings compiles to a search on length, then bytes.
-    writeln!(out, "pub(crate) fn row(name: &str) -> Option<(usize, Option<i64>)> {{").unwrap();
-    writeln!(out, "    Some(match name {{").unwrap();
+    // A perfect hash from name to row (a `match` on strings compares arm
+    // after arm; the seccomp derivation looks up every syscall it allows).
+    let mut map = phf_codegen::Map::new();
     for (n, i, nr) in &sorted {
-        writeln!(out, "        {n:?} => ({i}, {nr:?}),").unwrap();
+        map.entry(*n, &format!("({i}, {nr:?})"));
     }
-    writeln!(out, "        _ => return None,\n    }})\n}}").unwrap();
+    writeln!(out, "static BY_NAME: phf::Map<&str, (usize, Option<i64>)> = {};", map.build()).unwrap();
+    writeln!(out, "pub(crate) fn row(name: &str) -> Option<(usize, Option<i64>)> {{").unwrap();
+    writeln!(out, "    BY_NAME.get(name).copied()\n}}").unwrap();
     let dest = std::path::Path::new(&std::env::var("OUT_DIR").unwrap()).join("spec_table.rs");
     std::fs::write(dest, out).expect("write the syscall table");
 }

@@ -8,7 +8,7 @@ use policy::{By, Decision, Effect, PathAccess, Policy, Request};
 use std::collections::HashSet;
 use std::sync::Mutex;
 use wali_core::decode::Call;
-use wali_core::table::{self, Arg, SYSCALLS};
+use wali_core::table::{self, Arg, SYSCALLS, Syscall};
 use wali_core::{Gate, Layer, Ruling, Verdict};
 
 pub struct PolicyGate {
@@ -112,11 +112,16 @@ thread_local! {
 }
 
 impl Gate for PolicyGate {
+    fn unconditional(&self, sys: &'static Syscall) -> bool {
+        let sys = table::position(sys).map_or(usize::MAX, |i| self.index[i]);
+        self.policy.allows_unconditionally(sys) && !self.audit.records_all()
+    }
+
     fn decide(&self, call: &Call<'_>) -> Ruling {
-        let sys = table::position(call.sys).map_or(usize::MAX, |i| self.index[i]);
-        if self.policy.allows_unconditionally(sys) && !self.audit.records_all() {
+        if self.unconditional(call.sys) {
             return Ruling::ALLOW;
         }
+        let sys = table::position(call.sys).map_or(usize::MAX, |i| self.index[i]);
         let req = self.request(sys, call);
         let needs_paths = self.policy.confines_paths() || self.audit.active();
         let paths = if needs_paths { self.policy.resolve(&req) } else { Vec::new() };

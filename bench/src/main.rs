@@ -1,8 +1,10 @@
 //! The benchmark report, measured in one run (`cargo run --release -p bench
 //! [SCALE]`):
 //!
-//! 1. Per-syscall cost: the same loop natively in this process and in the
-//!    `bench` guest under waligate with no gate, an allow-all policy, the
+//! 1. Per-syscall cost: the same loop natively in this process, natively
+//!    under a seccomp filter that allows everything (in a forked child: the
+//!    kernel's floor for any filtered process), and in the `bench` guest
+//!    under waligate with no gate, an allow-all policy, the
 //!    default profile without and with its kernel backstop (seccomp filter
 //!    and Landlock ruleset), and the default profile with every call
 //!    audited. Each cell first runs a short calibration loop (discarded),
@@ -28,10 +30,16 @@ mod wasi;
 
 const OPS: &[&str] =
     &["getpid", "clock_gettime", "futex-wake", "read1", "write1", "read64k", "write64k", "openat-close", "mmap-munmap"];
-const COLUMNS: [&str; 6] = ["native", "none", "allow-all", "engine", "default", "audit-all"];
+const COLUMNS: [&str; 7] = ["native", "filtered", "none", "allow-all", "engine", "default", "audit-all"];
 /// Ratios printed after the columns: (numerator, denominator, header).
-const RATIOS: [(usize, usize, &str); 5] =
-    [(1, 0, "none/nat"), (4, 0, "dflt/nat"), (4, 1, "dflt/none"), (4, 3, "dflt/eng"), (5, 4, "audit/dflt")];
+const RATIOS: [(usize, usize, &str); 6] = [
+    (2, 0, "none/nat"),
+    (4, 0, "eng/nat"),
+    (5, 0, "dflt/nat"),
+    (1, 0, "filt/nat"),
+    (5, 1, "dflt/filt"),
+    (6, 5, "audit/dflt"),
+];
 const CALIBRATION_ITERS: u64 = 2000;
 const TARGET_MS: f64 = 100.0;
 const RUNS: usize = 3;
@@ -104,13 +112,18 @@ fn syscalls(env: &Env, scale: f64) {
     println!("native clock_gettime is libc's (vDSO, no syscall); the guest's is a real syscall through the host");
     println!("read from /dev/zero, write to /dev/null; futex-wake: FUTEX_WAKE_PRIVATE on a word nobody waits on");
     println!("engine = default profile with --no-seccomp --no-landlock; default = the same with its kernel backstop");
-    let mut widths = vec![14, 9, 9, 10, 9, 9, 10];
+    println!(
+        "filtered = the native loop under a one-instruction seccomp filter that allows everything: the kernel's \
+         own cost of a filtered syscall, which no filter avoids (default's floor)"
+    );
+    let mut widths = vec![14, 9, 9, 9, 10, 9, 9, 10];
     widths.extend([10; RATIOS.len()]);
     let header: Vec<String> =
         ["op"].iter().chain(&COLUMNS).chain(RATIOS.iter().map(|(_, _, h)| h)).map(|s| s.to_string()).collect();
     println!("{}", row(&header, &widths));
     let measure = |col: usize, op: &str, n: u64| match col {
         0 => native(op, n, &env.file),
+        1 => filtered(op, n, &env.file),
         _ => guest(env, COLUMNS[col], op, n),
     };
     for &op in OPS {
@@ -227,6 +240,41 @@ fn native(op: &str, n: u64, file: &Path) -> f64 {
     unsafe { libc::close(zero) };
     unsafe { libc::close(null) };
     ns
+}
+
+/// [`native`] in a forked child that first installs a seccomp filter of
+/// one instruction, `return ALLOW` (the cheapest filter there is).
+fn filtered(op: &str, n: u64, file: &Path) -> f64 {
+    let mut fds = [0; 2];
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0, "pipe");
+    match unsafe { libc::fork() } {
+        0 => {
+            let allow = [libc::sock_filter { code: 0x06, jt: 0, jf: 0, k: libc::SECCOMP_RET_ALLOW }];
+            let prog = libc::sock_fprog { len: 1, filter: allow.as_ptr() as *mut _ };
+            let ok = unsafe {
+                libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == 0
+                    && libc::syscall(libc::SYS_seccomp, libc::SECCOMP_SET_MODE_FILTER, 0, &prog) == 0
+            };
+            let ns = if ok { native(op, n, file) } else { f64::NAN };
+            unsafe {
+                libc::write(fds[1], ns.to_ne_bytes().as_ptr().cast(), 8);
+                libc::_exit(0)
+            }
+        }
+        pid => {
+            assert!(pid > 0, "fork");
+            unsafe { libc::close(fds[1]) };
+            let mut bytes = [0u8; 8];
+            let got = unsafe { libc::read(fds[0], bytes.as_mut_ptr().cast(), 8) };
+            unsafe {
+                libc::close(fds[0]);
+                libc::waitpid(pid, std::ptr::null_mut(), 0);
+            }
+            let ns = f64::from_ne_bytes(bytes);
+            assert!(got == 8 && ns.is_finite(), "filtered {op}: the child could not install its filter");
+            ns
+        }
+    }
 }
 
 /// Like the guest: n/10 warm-up calls, then n timed; every call must succeed.

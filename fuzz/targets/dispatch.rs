@@ -101,7 +101,7 @@ fn host() -> &'static Host {
         let wasm = wat::parse_str(&wat).unwrap();
         let module = wali_core::run::load_bytes(&engine, &wasm, None).unwrap();
         let mut linker = Linker::new(&engine);
-        define_imports(&mut linker, &module, &[MEMORY_MODULE]).unwrap();
+        define_imports(&mut linker, &module, &[MEMORY_MODULE], &wali_core::AllowAll).unwrap();
         let file = tempfile::tempfile().unwrap();
         let sockets = std::os::unix::net::UnixStream::pair().unwrap();
         sockets.0.set_nonblocking(true).unwrap();

@@ -152,7 +152,7 @@ pub fn check(data: &[u8]) {
     };
     let _ = wali_core::wasi::interface(&module);
     let mut linker = Linker::new(engine());
-    let linked = define_imports(&mut linker, &module, &[MEMORY_MODULE]);
+    let linked = define_imports(&mut linker, &module, &[MEMORY_MODULE], &wali_core::AllowAll);
     let mut seen = std::collections::HashSet::new();
     let duplicates = imports.iter().any(|i| !seen.insert((&i.module, &i.name)));
     let want = imports.iter().all(linkable);

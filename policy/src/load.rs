@@ -74,15 +74,23 @@ fn problem(file: &str, path: &str, (line, column): (usize, usize), message: Stri
 
 /// Parses a policy file's text.
 pub fn parse(file: &str, src: &str) -> Result<PolicyFile, Vec<Problem>> {
+    // Tracking the JSON path slows every parse; only a failed one needs it,
+    // so that one is parsed again with it.
+    if let Ok(doc) = serde_json::from_str(src) {
+        return Ok(doc);
+    }
     let de = &mut serde_json::Deserializer::from_str(src);
-    serde_path_to_error::deserialize::<_, PolicyFile>(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
+    let report = |path: &str, e: serde_json::Error| {
         // serde_json appends " at line L column C"; we report those apart.
-        let msg = inner.to_string();
+        let msg = e.to_string();
         let msg = msg.rsplit_once(" at line ").map_or(msg.as_str(), |(m, _)| m).to_string();
-        vec![problem(file, &path, char_position(src, inner.line(), inner.column()), msg)]
-    })
+        vec![problem(file, path, char_position(src, e.line(), e.column()), msg)]
+    };
+    let doc = serde_path_to_error::deserialize::<_, PolicyFile>(&mut *de)
+        .map_err(|e| report(&e.path().to_string(), e.into_inner()))?;
+    // Text after the document (what `from_str` refused above).
+    de.end().map_err(|e| report(".", e))?;
+    Ok(doc)
 }
 
 /// serde_json's line and byte column of the last character it read as a

@@ -1,13 +1,16 @@
 //! The seccomp program as a binary search over syscall numbers.
 //!
 //! seccompiler emits one linear chain over every syscall in the filter.
-//! When a filter is installed the kernel runs it once per syscall number to
-//! fill its allow cache, so a chain of ~600 instructions costs ~0.5 ms of
-//! start-up; a search tree reaches any number in ~2 log2(n) instructions.
-//! Syscalls matched without conditions are decided in the tree; the few with
-//! argument conditions jump to seccompiler's own program for just them,
-//! appended after the tree (it checks the architecture and loads the number
-//! again, then walks its short chain).
+//! When a filter is installed the kernel checks and translates the program
+//! and runs it once per syscall number to fill its allow cache, so a chain
+//! of ~600 instructions costs ~0.5 ms of start-up. Here the numbers are
+//! cut into maximal runs that share an outcome (the default profile's 230
+//! syscalls are 39 runs of consecutive numbers), and a search tree over the
+//! runs' boundaries reaches any number in ~2 log2(runs) instructions.
+//! Syscalls matched without conditions are decided in the tree; the few
+//! with argument conditions jump to seccompiler's own program for just
+//! them, appended after the tree (it checks the architecture and loads the
+//! number again, then walks its short chain).
 
 use seccompiler::sock_filter;
 
@@ -21,7 +24,7 @@ const NR_OFFSET: u32 = 0;
 const AUDIT_ARCH_X86_64: u32 = 62 | 0x8000_0000 | 0x4000_0000;
 /// x32 syscalls carry this bit; waligate never makes them.
 const X32_BIT: u32 = 0x4000_0000;
-/// Leaves compared one by one rather than split further.
+/// Runs compared one by one rather than split further.
 const RUN: usize = 4;
 
 /// Where a syscall number leads.
@@ -33,7 +36,7 @@ pub enum Leaf {
     Conditional,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 enum Target {
     Matched,
     Mismatch,
@@ -43,10 +46,10 @@ enum Target {
 
 enum Insn {
     Plain(sock_filter),
-    /// `JEQ k` to the next-but-one instruction, else fall through.
-    SkipUnlessEq(u32),
     /// `JGE k`: fall through to the jump over the lower half, or skip it.
     SkipIfBelow(u32),
+    /// `JGE k`: skip the next instruction, or fall through to it.
+    SkipUnlessBelow(u32),
     Jump(Target),
     /// A jump over the next `n` instructions.
     JumpOver(usize),
@@ -56,20 +59,42 @@ fn stmt(code: u16, k: u32) -> sock_filter {
     sock_filter { code, jt: 0, jf: 0, k }
 }
 
-/// Emits the search over `leaves` (sorted by number).
-fn search(out: &mut Vec<Insn>, leaves: &[(u32, Leaf)]) {
-    if leaves.len() <= RUN {
-        for &(nr, leaf) in leaves {
-            out.push(Insn::SkipUnlessEq(nr));
-            out.push(Insn::Jump(match leaf {
-                Leaf::Matched => Target::Matched,
-                Leaf::Conditional => Target::Conditional,
-            }));
+/// The maximal runs of numbers with one outcome, as `(first number,
+/// target)`, from 0 on; each run ends where the next begins.
+fn runs(leaves: &[(u32, Leaf)]) -> Vec<(u32, Target)> {
+    // One leaf per number; an unconditional match wins over conditions.
+    let mut sorted = leaves.to_vec();
+    sorted.sort_unstable_by_key(|&(nr, leaf)| (nr, leaf != Leaf::Matched));
+    sorted.dedup_by_key(|&mut (nr, _)| nr);
+    fn push(runs: &mut Vec<(u32, Target)>, from: u32, t: Target) {
+        match runs.last_mut() {
+            Some(last) if last.1 == t => {}
+            Some(last) if last.0 == from => last.1 = t,
+            _ => runs.push((from, t)),
         }
-        out.push(Insn::Jump(Target::Mismatch));
+    }
+    let mut runs = vec![(0, Target::Mismatch)];
+    for &(nr, leaf) in &sorted {
+        push(&mut runs, nr, if leaf == Leaf::Matched { Target::Matched } else { Target::Conditional });
+        push(&mut runs, nr + 1, Target::Mismatch);
+    }
+    // Retargeting a run may have made it continue the one before it.
+    runs.dedup_by(|later, earlier| later.1 == earlier.1);
+    runs
+}
+
+/// Emits the search over `runs` (sorted, the first covering the numbers
+/// the caller left to it).
+fn search(out: &mut Vec<Insn>, runs: &[(u32, Target)]) {
+    if runs.len() <= RUN {
+        for pair in runs.windows(2) {
+            out.push(Insn::SkipUnlessBelow(pair[1].0));
+            out.push(Insn::Jump(pair[0].1));
+        }
+        out.push(Insn::Jump(runs[runs.len() - 1].1));
         return;
     }
-    let (low, high) = leaves.split_at(leaves.len() / 2);
+    let (low, high) = runs.split_at(runs.len() / 2);
     // nr >= high[0]: take the jump over the lower half's code.
     out.push(Insn::SkipIfBelow(high[0].0));
     let mut lower = Vec::new();
@@ -99,9 +124,7 @@ pub fn program(
         Insn::Plain(sock_filter { code: BPF_JGE_K, jt: 0, jf: 1, k: X32_BIT }),
         Insn::Jump(Target::Refuse),
     ];
-    let mut sorted = leaves.to_vec();
-    sorted.sort_unstable_by_key(|&(nr, _)| nr);
-    search(&mut code, &sorted);
+    search(&mut code, &runs(leaves));
     // The shared targets, then the conditional program.
     let tail = code.len();
     let at = |t: Target| match t {
@@ -115,8 +138,8 @@ pub fn program(
         .enumerate()
         .map(|(pc, insn)| match insn {
             Insn::Plain(f) => f.clone(),
-            &Insn::SkipUnlessEq(k) => sock_filter { code: BPF_JEQ_K, jt: 0, jf: 1, k },
             &Insn::SkipIfBelow(k) => sock_filter { code: BPF_JGE_K, jt: 0, jf: 1, k },
+            &Insn::SkipUnlessBelow(k) => sock_filter { code: BPF_JGE_K, jt: 1, jf: 0, k },
             &Insn::Jump(t) => stmt(BPF_JA, (at(t) - pc - 1) as u32),
             &Insn::JumpOver(n) => stmt(BPF_JA, n as u32),
         })

@@ -31,6 +31,8 @@ fn syntax_errors_name_line_and_column() {
         errors("{\"version\": 1, \"rules\": [{\"id\": \"a\", \"syscalls\": [\"read\"], \"action\": \"deny\"}]}"),
         ["p.json:1:75: rules[0].action: unknown variant `deny`, expected one of `allow`, `errno`, `kill`, `log`"]
     );
+    // A second document, or anything else after the first, is refused.
+    assert_eq!(errors("{\"version\": 1}\n{\"version\": 1}"), ["p.json:2:1: .: trailing characters"]);
 }
 
 #[test]

@@ -63,16 +63,18 @@ pub fn decode<'a>(sys: &'static Syscall, raw: [i64; 6], mem: MemView, scratch: &
     let mut args = [0u64; 6];
     let mut copied = [(0u32, 0u32); 6];
     let uint = |i: usize| raw[i] as u32 as u64;
-    for (i, kind) in sys.args.iter().enumerate() {
+    for (i, &kind) in sys.args.iter().enumerate() {
         let addr = raw[i] as u32;
-        args[i] = match *kind {
-            Arg::Int => raw[i] as u64,
-            // The kernel reads an fd as a 32-bit int; the host's lie above
-            // the guest's range (see fdspace).
-            Arg::Fd if !crate::fdspace::guest_may_use(raw[i] as i32) => return Err(Errno::EBADF),
-            Arg::Fd => raw[i] as u64,
-            Arg::UInt => uint(i),
-            Arg::Addr | Arg::Raw => uint(i),
+        args[i] = match kind {
+            Arg::Int
+            | Arg::UInt
+            | Arg::Fd
+            | Arg::Out(_)
+            | Arg::InOut(_)
+            | Arg::BufIn(_)
+            | Arg::BufOut(_)
+            | Arg::Addr
+            | Arg::Raw => in_place(kind, i, &raw, &mem)?,
             Arg::Msghdr => {
                 use crate::emu::iov::msg;
                 mem.range(addr, msg::SIZE)?;
@@ -105,8 +107,6 @@ pub fn decode<'a>(sys: &'static Syscall, raw: [i64; 6], mem: MemView, scratch: &
                 }
                 copy_in(&mem, addr, n as u64, scratch, &mut copied[i])?
             }
-            Arg::Out(n) | Arg::InOut(n) => mem.ptr(addr, n as u64)? as u64,
-            Arg::BufIn(len) | Arg::BufOut(len) => mem.ptr(addr, uint(len as usize))? as u64,
             // Sized from the copied length once every argument is read.
             Arg::LenOut(_) | Arg::AddrOut(_) => 0,
             Arg::Len => copy_in(&mem, addr, 4, scratch, &mut copied[i])?,
@@ -150,6 +150,36 @@ pub fn decode<'a>(sys: &'static Syscall, raw: [i64; 6], mem: MemView, scratch: &
         }
     }
     Ok(Call { sys, raw, args, mem, scratch, copied })
+}
+
+/// [`decode`] for a call whose every argument is in place (see
+/// [`Syscall::in_place`]): nothing to copy, so no scratch buffer.
+#[inline(always)]
+pub fn decode_in_place(sys: &'static Syscall, raw: [i64; 6], mem: MemView) -> SysResult<Call<'static>> {
+    let mut args = [0u64; 6];
+    for (i, &kind) in sys.args.iter().enumerate() {
+        args[i] = in_place(kind, i, &raw, &mem)?;
+    }
+    Ok(Call { sys, raw, args, mem, scratch: &[], copied: [(0, 0); 6] })
+}
+
+/// Argument `i` of an in-place kind: scalars widened, buffers
+/// bounds-checked and translated.
+#[inline(always)]
+fn in_place(kind: Arg, i: usize, raw: &[i64; 6], mem: &MemView) -> SysResult<u64> {
+    let uint = |i: usize| raw[i] as u32 as u64;
+    Ok(match kind {
+        Arg::Int => raw[i] as u64,
+        // The kernel reads an fd as a 32-bit int; the host's lie above the
+        // guest's range (see fdspace).
+        Arg::Fd if !crate::fdspace::guest_may_use(raw[i] as i32) => return Err(Errno::EBADF),
+        Arg::Fd => raw[i] as u64,
+        Arg::UInt | Arg::Addr | Arg::Raw => uint(i),
+        Arg::Out(n) | Arg::InOut(n) => mem.ptr(raw[i] as u32, n as u64)? as u64,
+        Arg::BufIn(len) | Arg::BufOut(len) => mem.ptr(raw[i] as u32, uint(len as usize))? as u64,
+        // Not an in-place kind: the caller checked `in_place()`.
+        _ => return Err(Errno::EINVAL),
+    })
 }
 
 fn copy_in(mem: &MemView, addr: u32, n: u64, scratch: &mut Vec<u8>, slot: &mut (u32, u32)) -> SysResult<u64> {

@@ -1,10 +1,11 @@
 //! The one path every WALI syscall takes: decode, ask the gate, carry out,
 //! let the gate see the result.
 
-use crate::decode::decode;
-use crate::errno::{Errno, from_libc};
+use crate::decode::{decode, decode_in_place};
+use crate::errno::Errno;
 use crate::gate::{Layer, Verdict};
 use crate::guest::{Guest, Stop};
+use crate::memory::MemView;
 use crate::table::{Imp, Syscall};
 use std::time::Instant;
 use wasmtime::Caller;
@@ -24,16 +25,42 @@ fn opens_by_path(nr: i64) -> bool {
     matches!(nr, libc::SYS_open | libc::SYS_openat | libc::SYS_openat2 | libc::SYS_creat)
 }
 
+#[inline(always)]
+fn view(guest: &Guest, space: Space) -> MemView {
+    match (space, &guest.app_memory) {
+        (Space::App, Some(app)) => app.view(),
+        _ => guest.memory.view(),
+    }
+}
+
+/// The direct path, for a call the gate allows unconditionally and
+/// without recording ([`crate::Gate::unconditional`]) whose arguments are
+/// all in place ([`Syscall::in_place`]): what [`dispatch`] does for it,
+/// without the scratch buffer or the gate, and with a kernel call made in
+/// this frame (see [`crate::sys`]).
+#[inline(always)]
+pub fn direct(caller: &mut Caller<'_, Guest>, space: Space, sys: &'static Syscall, raw: [i64; 6]) -> Result<i64, Stop> {
+    crate::limits::check_tree()?;
+    let call = match decode_in_place(sys, raw, view(caller.data(), space)) {
+        Ok(call) => call,
+        Err(e) => return Ok(e.ret()),
+    };
+    match sys.imp {
+        // SAFETY: every pointer argument was bounds-checked and translated
+        // into guest memory.
+        Imp::Kernel => crate::limits::check_result(unsafe { crate::sys::syscall6(sys.nr, call.args) }),
+        Imp::Emulated(f) => f(caller, &call).and_then(crate::limits::check_result),
+        Imp::Nosys(_) => Ok(Errno::ENOSYS.ret()),
+    }
+}
+
 pub fn dispatch(
     caller: &mut Caller<'_, Guest>,
     space: Space,
     sys: &'static Syscall,
     raw: [i64; 6],
 ) -> Result<i64, Stop> {
-    let mem = match (space, &caller.data().app_memory) {
-        (Space::App, Some(app)) => app.view(),
-        _ => caller.data().memory.view(),
-    };
+    let mem = view(caller.data(), space);
     crate::limits::check_tree()?;
     let mut scratch = std::mem::take(&mut caller.data_mut().scratch);
     let result = (|| {
@@ -52,10 +79,9 @@ pub fn dispatch(
             }
             Verdict::Allow => match sys.imp {
                 Imp::Kernel => {
-                    let a = call.args;
                     // SAFETY: every pointer argument was translated into
                     // guest memory or a host copy by `decode`.
-                    let ret = from_libc(unsafe { libc::syscall(sys.nr, a[0], a[1], a[2], a[3], a[4], a[5]) });
+                    let ret = unsafe { crate::sys::syscall6(sys.nr, call.args) };
                     if ret >= 0 {
                         call.copy_back();
                         if opens_by_path(sys.nr)

@@ -3,6 +3,7 @@
 //! host acts on it. The policy engine implements [`Gate`].
 
 use crate::decode::Call;
+use crate::table::Syscall;
 
 /// What the gate says about one call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -48,6 +49,14 @@ pub trait Gate: Send + Sync {
     /// look at has been copied into `call`.
     fn decide(&self, call: &Call<'_>) -> Ruling;
 
+    /// Whether every call of `sys`, whatever its arguments, is allowed and
+    /// unrecorded for the whole run: [`Gate::decide`] would return
+    /// [`Ruling::ALLOW`]. The host then skips asking (asked once, at link
+    /// time).
+    fn unconditional(&self, _sys: &'static Syscall) -> bool {
+        false
+    }
+
     /// Sees the outcome of a call whose ruling asked for it: the raw
     /// result (0 for a call that ended the guest), how long it took, and
     /// which layer made it.
@@ -68,5 +77,9 @@ pub struct AllowAll;
 impl Gate for AllowAll {
     fn decide(&self, _call: &Call<'_>) -> Ruling {
         Ruling::ALLOW
+    }
+
+    fn unconditional(&self, _sys: &'static Syscall) -> bool {
+        true
     }
 }

@@ -19,6 +19,7 @@ pub mod process;
 pub mod regions;
 pub mod rewrite;
 pub mod run;
+pub mod sys;
 pub mod table;
 pub mod wasi;
 

@@ -223,8 +223,16 @@ fn stop(name: &str, detail: &str) -> Stop {
 }
 
 /// Checks a call's result for a limit the kernel enforced for us.
-#[inline]
+#[inline(always)]
 pub fn check_result(ret: i64) -> Result<i64, Stop> {
+    if ret == -(libc::EMFILE as i64) || ret == -(libc::EFBIG as i64) {
+        return kernel_limit(ret);
+    }
+    Ok(ret)
+}
+
+#[cold]
+fn kernel_limit(ret: i64) -> Result<i64, Stop> {
     if ret == -(libc::EMFILE as i64)
         && let Some(n) = limits().open_files
     {
@@ -241,12 +249,16 @@ pub fn check_result(ret: i64) -> Result<i64, Stop> {
 /// Before each syscall: whether the `processes` limit is ending the tree
 /// (then the root reports it; any other process, one forked too late to
 /// be killed, ends quietly).
-#[inline]
+#[inline(always)]
 pub fn check_tree() -> Result<(), Stop> {
-    let Some(a) = ACTIVE.get() else { return Ok(()) };
-    if a.tree.ending.load(Ordering::Relaxed) == 0 {
-        return Ok(());
+    match ACTIVE.get() {
+        Some(a) if a.tree.ending.load(Ordering::Relaxed) != 0 => tree_ending(a),
+        _ => Ok(()),
     }
+}
+
+#[cold]
+fn tree_ending(a: &Active) -> Result<(), Stop> {
     if getpid() != a.tree.root.load(Ordering::SeqCst) {
         a.gate.flush();
         // SAFETY: ends this process of a guest that is ending.

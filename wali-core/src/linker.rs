@@ -3,9 +3,10 @@
 //! one dispatch path; the auxiliary imports (startup, argv, environment,
 //! threads, setjmp) are checked against their fixed types.
 
-use crate::dispatch::{Space, dispatch};
+use crate::dispatch::{self, Space};
 use crate::emu::signal;
 use crate::errno::Errno;
+use crate::gate::Gate;
 use crate::guest::{Guest, Stop};
 use crate::table::{self, Imp, Syscall, Why};
 use anyhow::{Result, bail};
@@ -69,7 +70,7 @@ fn resolve(name: &str) -> &'static Syscall {
 /// Defines every WALI import of `module` in `linker`. Imports from the
 /// modules in `provided` (linear memory, the WASI shim's host imports) are
 /// left to the caller.
-pub fn define_imports(linker: &mut Linker<Guest>, module: &Module, provided: &[&str]) -> Result<()> {
+pub fn define_imports(linker: &mut Linker<Guest>, module: &Module, provided: &[&str], gate: &dyn Gate) -> Result<()> {
     for import in module.imports() {
         let (m, name) = (import.module(), import.name());
         if provided.contains(&m) {
@@ -77,11 +78,11 @@ pub fn define_imports(linker: &mut Linker<Guest>, module: &Module, provided: &[&
         }
         match import.ty() {
             ExternType::Func(ty) if m == WALI => match name.strip_prefix("SYS_") {
-                Some(sys) => define_syscall(linker, WALI, Space::Own, name, resolve(sys), ty)?,
+                Some(sys) => define_syscall(linker, Space::Own, name, resolve(sys), ty, gate)?,
                 None => define_aux(linker, name, &ty)?,
             },
             ExternType::Func(ty) if m == WALI_APP && name.starts_with("SYS_") => {
-                define_syscall(linker, WALI_APP, Space::App, name, resolve(&name[4..]), ty)?
+                define_syscall(linker, Space::App, name, resolve(&name[4..]), ty, gate)?
             }
             ty => bail!(
                 "unsupported import {m}.{name} ({}): a WALI module imports only functions from \"wali\"",
@@ -114,11 +115,11 @@ fn kind(ty: &ExternType) -> &'static str {
 
 fn define_syscall(
     linker: &mut Linker<Guest>,
-    module: &str,
     space: Space,
     name: &str,
     sys: &'static Syscall,
     ty: FuncType,
+    gate: &dyn Gate,
 ) -> Result<()> {
     let Some(shape) = shape(&ty) else {
         bail!(
@@ -127,6 +128,7 @@ fn define_syscall(
             signature(ty.params(), ty.results())
         );
     };
+    let direct = sys.in_place() && gate.unconditional(sys);
     let host = move |mut caller: Caller<'_, Guest>, vals: &mut [MaybeUninit<ValRaw>]| {
         let mut raw = [0i64; 6];
         for (i, slot) in raw.iter_mut().enumerate().take(shape.params) {
@@ -135,7 +137,10 @@ fn define_syscall(
             *slot = if shape.wide & (1 << i) != 0 { v.get_i64() } else { v.get_i32() as i64 };
         }
         let ret = loop {
-            let ret = dispatch(&mut caller, space, sys, raw)?;
+            let ret = match direct {
+                true => dispatch::direct(&mut caller, space, sys, raw)?,
+                false => dispatch::dispatch(&mut caller, space, sys, raw)?,
+            };
             // A call interrupted for guest handlers is restarted after them
             // if they all asked for it and the call allows it.
             let delivered = signal::deliver_pending(&mut caller)?;
@@ -152,6 +157,10 @@ fn define_syscall(
     };
     // SAFETY: the closure reads exactly the declared parameters and writes
     // exactly the declared result, with the declared types.
+    let module = match space {
+        Space::Own => WALI,
+        Space::App => WALI_APP,
+    };
     unsafe { linker.func_new_unchecked(module, name, ty, host)? };
     Ok(())
 }

@@ -93,7 +93,11 @@ pub fn engine(interruptible: bool) -> Result<Engine> {
 fn read_module(path: &std::path::Path) -> Result<Vec<u8>> {
     let raw = std::fs::read(path).with_context(|| format!("cannot read module {}", path.display()))?;
     let wasm = wat::parse_bytes(&raw).with_context(|| format!("{} is not a WebAssembly module", path.display()))?;
-    Ok(wasm.into_owned())
+    // A binary module comes back borrowed: keep the bytes read, uncopied.
+    Ok(match wasm {
+        std::borrow::Cow::Borrowed(_) => raw,
+        std::borrow::Cow::Owned(text) => text,
+    })
 }
 
 /// Whether the module can install signal handlers (imports rt_sigaction).
@@ -168,7 +172,7 @@ pub fn run(opts: RunOptions) -> Result<Outcome> {
         Interface::Wali => {
             let guest = Guest::new(LinearMemory::new(app_memory.clone()), argv.into(), process.clone(), opts.gate);
             let store = new_store(&module, guest);
-            define_imports(&mut linker, &module, &[MEMORY_MODULE])
+            define_imports(&mut linker, &module, &[MEMORY_MODULE], opts.gate)
                 .with_context(|| format!("cannot link {}", opts.module.display()))?;
             linker.define(&store, MEMORY_MODULE, MEMORY_NAME, app_memory)?;
             process.set_spawner(Spawner { linker: linker.clone(), module: module.clone() });
@@ -181,9 +185,8 @@ pub fn run(opts: RunOptions) -> Result<Outcome> {
             let mut store = new_store(&shim, guest);
             let args: Vec<Vec<u8>> = argv.iter().map(|a| a.as_bytes().to_vec()).collect();
             let config = wasi::config_bytes(&args, &opts.wasi_env, &opts.preopens);
-            let cache_dir = opts.cache_dir.as_deref();
-            let wiring = wasi::Shim { module: &shim, memory: shim_memory, app_memory, config, cache_dir };
-            wasi::link_shim(&engine, &mut store, &mut linker, wiring)?;
+            let wiring = wasi::Shim { module: &shim, memory: shim_memory, app_memory, config };
+            wasi::link_shim(&mut store, &mut linker, wiring)?;
             store
         }
     };

@@ -54,6 +54,16 @@ pub enum Arg {
     Raw,
 }
 
+impl Arg {
+    /// Whether decoding leaves this argument where it is: a scalar, a
+    /// bounds-checked pointer the kernel uses in place, or an address the
+    /// emulation converts itself. Nothing is copied, and no guest memory is
+    /// read to size it.
+    pub const fn in_place(self) -> bool {
+        matches!(self, Int | UInt | Fd | Out(_) | InOut(_) | BufIn(_) | BufOut(_) | Addr | Raw)
+    }
+}
+
 /// How a syscall is carried out.
 #[derive(Clone, Copy)]
 pub enum Imp {
@@ -100,6 +110,15 @@ pub struct Syscall {
     pub nr: i64,
     pub args: &'static [Arg],
     pub imp: Imp,
+}
+
+impl Syscall {
+    /// Whether every argument is in place (see [`Arg::in_place`]): decoding
+    /// copies nothing, so a call the gate always allows can take the direct
+    /// path (`dispatch::direct`).
+    pub fn in_place(&self) -> bool {
+        self.args.iter().all(|a| a.in_place())
+    }
 }
 
 const fn k(name: &'static str, nr: i64, args: &'static [Arg]) -> Syscall {

@@ -6,13 +6,13 @@
 //! - the shim imports `wali.SYS_*` (pointers into its own memory),
 //!   `wali_app.SYS_*` (the same calls with pointers into the application's
 //!   memory, for zero-copy data), its configuration from `waligate`, and
-//!   `waligate_bridge.copy_in/copy_out`, a tiny multi-memory module that
-//!   moves bytes between the two memories;
+//!   `waligate_bridge.copy_in/copy_out`, host functions that move bytes
+//!   between the two memories;
 //! - the application's `wasi_snapshot_preview1` imports are the shim's
 //!   exports.
 
 use crate::guest::Guest;
-use crate::memory::LinearMemory;
+use crate::memory::{LinearMemory, MemView};
 use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
 use wasmtime::{Caller, Engine, Linker, Module, SharedMemory, Store};
@@ -144,29 +144,6 @@ pub fn config_bytes(args: &[Vec<u8>], env: &[String], preopens: &[Preopen]) -> V
     out
 }
 
-/// Copies between the application's and the shim's memories with bounds
-/// checks (21 is WASI's EFAULT).
-const BRIDGE: &str = r#"(module
-  (import "waligate" "app_memory" (memory $app 0 65536 shared))
-  (import "waligate" "shim_memory" (memory $shim 0 65536 shared))
-  (func $outside (param $addr i32) (param $len i32) (param $pages i32) (result i32)
-    (i64.gt_u (i64.add (i64.extend_i32_u (local.get $addr)) (i64.extend_i32_u (local.get $len)))
-              (i64.shl (i64.extend_i32_u (local.get $pages)) (i64.const 16))))
-  ;; app -> shim
-  (func (export "copy_in") (param $dst i32) (param $src i32) (param $len i32) (result i32)
-    (if (call $outside (local.get $src) (local.get $len) (memory.size $app)) (then (return (i32.const 21))))
-    (if (call $outside (local.get $dst) (local.get $len) (memory.size $shim)) (then (return (i32.const 21))))
-    (memory.copy $shim $app (local.get $dst) (local.get $src) (local.get $len))
-    (i32.const 0))
-  ;; shim -> app
-  (func (export "copy_out") (param $dst i32) (param $src i32) (param $len i32) (result i32)
-    (if (call $outside (local.get $dst) (local.get $len) (memory.size $app)) (then (return (i32.const 21))))
-    (if (call $outside (local.get $src) (local.get $len) (memory.size $shim)) (then (return (i32.const 21))))
-    (memory.copy $app $shim (local.get $dst) (local.get $src) (local.get $len))
-    (i32.const 0))
-  ;; the application's memory size in bytes (it may exceed i32: pages)
-  (func (export "app_pages") (result i32) (memory.size $app)))"#;
-
 /// What the shim is wired with.
 pub struct Shim<'a> {
     pub module: &'a Module,
@@ -174,29 +151,22 @@ pub struct Shim<'a> {
     pub app_memory: SharedMemory,
     /// See [`config_bytes`].
     pub config: Vec<u8>,
-    /// The module cache, for the bridge.
-    pub cache_dir: Option<&'a std::path::Path>,
 }
 
 /// Instantiates the shim (configured) and the bridge, and makes the shim's
 /// exports the application's `wasi_snapshot_preview1`.
-pub fn link_shim(engine: &Engine, store: &mut Store<Guest>, linker: &mut Linker<Guest>, shim: Shim<'_>) -> Result<()> {
+pub fn link_shim(store: &mut Store<Guest>, linker: &mut Linker<Guest>, shim: Shim<'_>) -> Result<()> {
     use crate::rewrite::{MEMORY_MODULE, MEMORY_NAME};
     linker.allow_shadowing(true);
-    crate::linker::define_imports(linker, shim.module, &[MEMORY_MODULE, CONFIG_MODULE, BRIDGE_MODULE])?;
+    let gate = store.data().gate;
+    crate::linker::define_imports(linker, shim.module, &[MEMORY_MODULE, CONFIG_MODULE, BRIDGE_MODULE], gate)?;
     let (config, app_memory, shim_memory) = (shim.config, shim.app_memory, shim.memory);
     let len = config.len() as i32;
     linker.func_wrap(CONFIG_MODULE, "config_len", move || len)?;
     linker.func_wrap(CONFIG_MODULE, "config_copy", move |c: Caller<'_, Guest>, ptr: u32| {
         i32::from(c.data().memory.view().write(ptr, &config).is_err())
     })?;
-    linker.define(&mut *store, MEMORY_MODULE, "app_memory", app_memory.clone())?;
-    linker.define(&mut *store, MEMORY_MODULE, "shim_memory", shim_memory.clone())?;
-    let bridge =
-        crate::cache::load_or_compile(engine, BRIDGE.as_bytes(), shim.cache_dir, || Ok(Module::new(engine, BRIDGE)?))
-            .context("cannot compile the WASI bridge")?;
-    let bridge = linker.instantiate(&mut *store, &bridge)?;
-    linker.instance(&mut *store, BRIDGE_MODULE, bridge)?;
+    define_bridge(linker)?;
     linker.define(&mut *store, MEMORY_MODULE, MEMORY_NAME, shim_memory)?;
     let shim = linker
         .instantiate(&mut *store, shim.module)
@@ -209,6 +179,27 @@ pub fn link_shim(engine: &Engine, store: &mut Store<Guest>, linker: &mut Linker<
     }
     linker.instance(&mut *store, WASI_MODULE, shim)?;
     linker.define(&mut *store, MEMORY_MODULE, MEMORY_NAME, app_memory)?;
+    Ok(())
+}
+
+/// WASI's EFAULT, the bridge's answer for a range outside either memory.
+const WASI_EFAULT: i32 = 21;
+
+/// The shim's `copy_in` (application -> shim) and `copy_out` (shim ->
+/// application): bounds-checked copies between the two memories, for the
+/// small structs WASI and Linux lay out differently. 0 or `WASI_EFAULT`.
+fn define_bridge(linker: &mut Linker<Guest>) -> Result<()> {
+    fn views(c: &Caller<'_, Guest>) -> Option<(MemView, MemView)> {
+        let g = c.data();
+        Some((g.app_memory.as_ref()?.view(), g.memory.view()))
+    }
+    let status = |r: Option<crate::errno::SysResult<()>>| if matches!(r, Some(Ok(()))) { 0 } else { WASI_EFAULT };
+    linker.func_wrap(BRIDGE_MODULE, "copy_in", move |c: Caller<'_, Guest>, dst: u32, src: u32, len: u32| {
+        status(views(&c).map(|(app, shim)| app.copy_to(src, &shim, dst, len)))
+    })?;
+    linker.func_wrap(BRIDGE_MODULE, "copy_out", move |c: Caller<'_, Guest>, dst: u32, src: u32, len: u32| {
+        status(views(&c).map(|(app, shim)| shim.copy_to(src, &app, dst, len)))
+    })?;
     Ok(())
 }
 

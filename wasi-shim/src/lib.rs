@@ -4,9 +4,9 @@
 //!
 //! Memory: the shim's own statics and buffers live in its memory; data in
 //! the application's memory is reached through `wali_app.SYS_*` (the same
-//! syscalls with application pointers, zero-copy) and the bridge's
-//! `copy_in`/`copy_out` for the small structs WASI and Linux lay out
-//! differently.
+//! syscalls with application pointers, zero-copy) and the host's bridge
+//! functions `copy_in`/`copy_out` for the small structs WASI and Linux lay
+//! out differently.
 
 #![no_std]
 #![allow(clippy::missing_safety_doc)]

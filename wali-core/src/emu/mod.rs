@@ -18,10 +18,11 @@ use wasmtime::Caller;
 pub type Emu = fn(&mut Caller<'_, Guest>, &Call<'_>) -> Result<i64, Stop>;
 
 /// Runs a raw syscall whose pointer arguments are already host pointers.
+#[inline(always)]
 pub(crate) fn sys(nr: i64, a: [u64; 6]) -> i64 {
     // SAFETY: callers pass only translated pointers (inside guest memory or
     // host buffers that outlive the call) and scalars.
-    crate::errno::from_libc(unsafe { libc::syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]) })
+    unsafe { crate::sys::syscall6(nr, a) }
 }
 
 /// Turns an argument-decoding error into the syscall's result.

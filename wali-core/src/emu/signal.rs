@@ -269,10 +269,17 @@ pub fn restartable(name: &str) -> bool {
 /// signal (unless `SA_NODEFER`) and the action's mask blocked, as the
 /// kernel would run it; `SA_RESETHAND` resets the disposition first.
 /// Returns whether any handler ran and all that ran asked for `SA_RESTART`.
-pub fn deliver_pending(mut store: impl AsContextMut<Data = Guest>) -> wasmtime::Result<Option<bool>> {
+#[inline(always)]
+pub fn deliver_pending(store: impl AsContextMut<Data = Guest>) -> wasmtime::Result<Option<bool>> {
     if PENDING.with(|p| p.load(Ordering::Relaxed)) == 0 {
         return Ok(None);
     }
+    deliver(store)
+}
+
+#[cold]
+#[inline(never)]
+fn deliver(mut store: impl AsContextMut<Data = Guest>) -> wasmtime::Result<Option<bool>> {
     let mut store = store.as_context_mut();
     let Some(table) = store.data().table else {
         return Ok(None);
