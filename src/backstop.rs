@@ -5,10 +5,8 @@
 use crate::gate::PolicyGate;
 use policy::landlock::{self, Enforced, Rule};
 use policy::seccomp::{self, Plan, Reaches};
-use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::OnceLock;
-use wali_core::table::{Arg, Imp, SYSCALLS, Syscall};
+use wali_core::table::{self, Arg, Imp};
 
 /// Emulated syscalls that reach the kernel as other host syscalls.
 const EMULATED_AS: &[(&str, &[&str])] = &[
@@ -31,23 +29,9 @@ const EMULATED_AS: &[(&str, &[&str])] = &[
     ("tkill", &["tgkill", "getpid"]),
 ];
 
-/// wali-core's table rows by name (the derivation asks for every syscall).
-fn row(name: &str) -> Option<&'static Syscall> {
-    static ROWS: OnceLock<HashMap<&'static str, &'static Syscall>> = OnceLock::new();
-    let rows = ROWS.get_or_init(|| {
-        let mut rows = HashMap::with_capacity(SYSCALLS.len());
-        for s in SYSCALLS {
-            // The first row of a name, as `table::lookup` finds it.
-            rows.entry(s.name).or_insert(s);
-        }
-        rows
-    });
-    rows.get(name).copied()
-}
-
 /// How wali-core carries out guest syscall `name`.
 pub fn reaches(name: &str) -> Reaches {
-    let Some(row) = row(name) else {
+    let Some(row) = table::lookup(name) else {
         return Reaches::Host(&[]);
     };
     match row.imp {

@@ -267,15 +267,19 @@ pub fn load_str(file: &str, src: &str, ctx: &Context) -> Result<Loaded, Vec<Prob
     let fast = (0..names().len())
         .map(|s| {
             let first = table[s].first().map(|&r| &rules[r as usize]);
-            let confined = fs.is_some() && !access::path_uses(names()[s], &[0; 6]).is_empty()
-                || (net.is_some() || fs.is_some()) && crate::net::address_arg(names()[s]).is_some()
-                || fs.is_some()
-                    && (crate::fds::changes_table(names()[s]) || crate::fds::fd_use(names()[s], |_| false).is_some());
-            !confined
-                && match first {
-                    Some(r) => r.conds.is_empty() && r.effect == Effect::Allow && r.rate.is_none(),
-                    None => default == Effect::Allow,
-                }
+            let allowed = match first {
+                Some(r) => r.conds.is_empty() && r.effect == Effect::Allow && r.rate.is_none(),
+                None => default == Effect::Allow,
+            };
+            // Asked only of allowed syscalls: these look the name up.
+            let confined = || {
+                fs.is_some() && !access::path_uses(names()[s], &[0; 6]).is_empty()
+                    || (net.is_some() || fs.is_some()) && crate::net::address_arg(names()[s]).is_some()
+                    || fs.is_some()
+                        && (crate::fds::changes_table(names()[s])
+                            || crate::fds::fd_use(names()[s], |_| false).is_some())
+            };
+            allowed && !confined()
         })
         .collect();
     let policy = Policy {

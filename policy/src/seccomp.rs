@@ -123,7 +123,7 @@ pub enum Action {
 pub struct Plan {
     pub matched: Action,
     pub mismatch: Action,
-    pub rules: BTreeMap<String, Vec<Vec<Cond>>>,
+    pub rules: BTreeMap<&'static str, Vec<Vec<Cond>>>,
 }
 
 const EPERM: u32 = 1;
@@ -154,8 +154,8 @@ fn allowed_when(policy: &Policy, sys: usize) -> Option<Vec<Vec<Cond>>> {
 }
 
 /// Adds `alternatives` for host syscall `name` (always wins over conditions).
-fn add(rules: &mut BTreeMap<String, Vec<Vec<Cond>>>, name: &str, alternatives: Vec<Vec<Cond>>) {
-    let entry = rules.entry(name.to_string()).or_default();
+fn add(rules: &mut BTreeMap<&'static str, Vec<Vec<Cond>>>, name: &'static str, alternatives: Vec<Vec<Cond>>) {
+    let entry = rules.entry(name).or_default();
     if entry.iter().any(Vec::is_empty) {
         return;
     }
@@ -276,7 +276,7 @@ impl Plan {
     fn seccompiler_rules(&self, all: bool) -> Result<BTreeMap<i64, Vec<SeccompRule>>, Error> {
         let mut rules = BTreeMap::new();
         for (name, alternatives) in &self.rules {
-            let nr = syscalls::number(name).ok_or_else(|| Error::Unknown(name.clone()))?;
+            let nr = syscalls::number(name).ok_or_else(|| Error::Unknown(name.to_string()))?;
             if alternatives.iter().any(Vec::is_empty) {
                 if all {
                     rules.insert(nr, Vec::new());
@@ -313,7 +313,7 @@ impl Plan {
         use crate::seccomp_tree::{Leaf, program};
         let mut leaves = Vec::new();
         for (name, alternatives) in &self.rules {
-            let nr = syscalls::number(name).ok_or_else(|| Error::Unknown(name.clone()))?;
+            let nr = syscalls::number(name).ok_or_else(|| Error::Unknown(name.to_string()))?;
             let leaf = if alternatives.iter().any(Vec::is_empty) { Leaf::Matched } else { Leaf::Conditional };
             leaves.push((nr as u32, leaf));
         }

@@ -83,7 +83,12 @@ pub fn engine(interruptible: bool) -> Result<Engine> {
         .shared_memory(true)
         .wasm_multi_memory(true)
         .cranelift_opt_level(OptLevel::Speed)
-        .epoch_interruption(interruptible);
+        .epoch_interruption(interruptible)
+        // Registering each compiled function's unwind tables with the system
+        // unwinder costs start-up and serves only native debuggers: host
+        // panics never unwind through Wasm frames (wasmtime stops them at
+        // the boundary) and Wasm backtraces walk frame pointers.
+        .native_unwind_info(false);
     let engine = Engine::new(&config)?;
     crate::emu::signal::watch(&engine);
     Ok(engine)

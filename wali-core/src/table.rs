@@ -513,9 +513,19 @@ pub fn in_spec(name: &str) -> bool {
     })
 }
 
-/// The row for musl syscall name `name` (without `SYS_`).
+/// The row for musl syscall name `name` (without `SYS_`). Linking and the
+/// backstop derivation ask for hundreds of names: they are indexed once.
 pub fn lookup(name: &str) -> Option<&'static Syscall> {
-    SYSCALLS.iter().find(|s| s.name == name)
+    static BY_NAME: std::sync::OnceLock<std::collections::HashMap<&str, &Syscall>> = std::sync::OnceLock::new();
+    let by_name = BY_NAME.get_or_init(|| {
+        let mut rows = std::collections::HashMap::with_capacity(SYSCALLS.len());
+        for s in SYSCALLS {
+            // A name's first row, as a scan in number order finds it.
+            rows.entry(s.name).or_insert(s);
+        }
+        rows
+    });
+    by_name.get(name).copied()
 }
 
 /// Index of a row in [`SYSCALLS`], the key of per-syscall tables; `None`
