@@ -156,11 +156,18 @@ pub fn decode<'a>(sys: &'static Syscall, raw: [i64; 6], mem: MemView, scratch: &
 /// [`Syscall::in_place`]): nothing to copy, so no scratch buffer.
 #[inline(always)]
 pub fn decode_in_place(sys: &'static Syscall, raw: [i64; 6], mem: MemView) -> SysResult<Call<'static>> {
+    let args = args_in_place(sys, raw, &mem)?;
+    Ok(Call { sys, raw, args, mem, scratch: &[], copied: [(0, 0); 6] })
+}
+
+/// The kernel's arguments of such a call (see [`decode_in_place`]).
+#[inline(always)]
+pub fn args_in_place(sys: &'static Syscall, raw: [i64; 6], mem: &MemView) -> SysResult<[u64; 6]> {
     let mut args = [0u64; 6];
     for (i, &kind) in sys.args.iter().enumerate() {
-        args[i] = in_place(kind, i, &raw, &mem)?;
+        args[i] = in_place(kind, i, &raw, mem)?;
     }
-    Ok(Call { sys, raw, args, mem, scratch: &[], copied: [(0, 0); 6] })
+    Ok(args)
 }
 
 /// Argument `i` of an in-place kind: scalars widened, buffers

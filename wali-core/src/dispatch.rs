@@ -1,12 +1,12 @@
 //! The one path every WALI syscall takes: decode, ask the gate, carry out,
 //! let the gate see the result.
 
-use crate::decode::{decode, decode_in_place};
+use crate::decode::{args_in_place, decode, decode_in_place};
 use crate::errno::Errno;
 use crate::gate::{Layer, Verdict};
 use crate::guest::{Guest, Stop};
 use crate::memory::MemView;
-use crate::table::{Imp, Syscall};
+use crate::table::{Arg, Imp, Syscall};
 use std::time::Instant;
 use wasmtime::Caller;
 
@@ -41,15 +41,22 @@ fn view(guest: &Guest, space: Space) -> MemView {
 #[inline(always)]
 pub fn direct(caller: &mut Caller<'_, Guest>, space: Space, sys: &'static Syscall, raw: [i64; 6]) -> Result<i64, Stop> {
     crate::limits::check_tree()?;
-    let call = match decode_in_place(sys, raw, view(caller.data(), space)) {
-        Ok(call) => call,
-        Err(e) => return Ok(e.ret()),
-    };
     match sys.imp {
-        // SAFETY: every pointer argument was bounds-checked and translated
-        // into guest memory.
-        Imp::Kernel => crate::limits::check_result(unsafe { crate::sys::syscall6(sys.nr, call.args) }),
-        Imp::Emulated(f) => f(caller, &call).and_then(crate::limits::check_result),
+        Imp::Kernel => {
+            // A call of scalars only (getpid, close...) looks at no memory.
+            let scalars = sys.args.iter().all(|a| matches!(a, Arg::Int | Arg::UInt | Arg::Fd));
+            let mem = if scalars { MemView::NONE } else { view(caller.data(), space) };
+            match args_in_place(sys, raw, &mem) {
+                // SAFETY: every pointer argument was bounds-checked and
+                // translated into guest memory.
+                Ok(args) => crate::limits::check_result(unsafe { crate::sys::syscall6(sys.nr, args) }),
+                Err(e) => Ok(e.ret()),
+            }
+        }
+        Imp::Emulated(f) => match decode_in_place(sys, raw, view(caller.data(), space)) {
+            Ok(call) => f(caller, &call).and_then(crate::limits::check_result),
+            Err(e) => Ok(e.ret()),
+        },
         Imp::Nosys(_) => Ok(Errno::ENOSYS.ret()),
     }
 }

@@ -59,6 +59,9 @@ pub struct MemView {
 }
 
 impl MemView {
+    /// No memory at all: every non-NULL range is `EFAULT`.
+    pub const NONE: MemView = MemView { base: std::ptr::null_mut(), len: 0, fragile: false };
+
     /// Current size in bytes.
     pub fn size(&self) -> u64 {
         self.len
