@@ -51,6 +51,13 @@ impl<'a> Call<'a> {
         }
     }
 
+    /// The call of arguments decoded by [`args_in_place`] (built where it
+    /// is used: a `Call` is large enough that moving it costs a `memcpy`).
+    #[inline(always)]
+    pub fn in_place(sys: &'static Syscall, raw: [i64; 6], args: [u64; 6], mem: MemView) -> Call<'static> {
+        Call { sys, raw, args, mem, scratch: &[], copied: [(0, 0); 6] }
+    }
+
     /// Guest address argument `i`.
     pub fn addr(&self, i: usize) -> u32 {
         self.raw[i] as u32
@@ -153,14 +160,8 @@ pub fn decode<'a>(sys: &'static Syscall, raw: [i64; 6], mem: MemView, scratch: &
 }
 
 /// [`decode`] for a call whose every argument is in place (see
-/// [`Syscall::in_place`]): nothing to copy, so no scratch buffer.
-#[inline(always)]
-pub fn decode_in_place(sys: &'static Syscall, raw: [i64; 6], mem: MemView) -> SysResult<Call<'static>> {
-    let args = args_in_place(sys, raw, &mem)?;
-    Ok(Call { sys, raw, args, mem, scratch: &[], copied: [(0, 0); 6] })
-}
-
-/// The kernel's arguments of such a call (see [`decode_in_place`]).
+/// [`Syscall::in_place`]): nothing to copy, so no scratch buffer. Gives the
+/// kernel's arguments; [`Call::in_place`] makes the call of them.
 #[inline(always)]
 pub fn args_in_place(sys: &'static Syscall, raw: [i64; 6], mem: &MemView) -> SysResult<[u64; 6]> {
     let mut args = [0u64; 6];

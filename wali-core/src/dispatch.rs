@@ -1,7 +1,7 @@
 //! The one path every WALI syscall takes: decode, ask the gate, carry out,
 //! let the gate see the result.
 
-use crate::decode::{args_in_place, decode, decode_in_place};
+use crate::decode::{Call, args_in_place, decode};
 use crate::errno::Errno;
 use crate::gate::{Layer, Verdict};
 use crate::guest::{Guest, Stop};
@@ -41,22 +41,19 @@ fn view(guest: &Guest, space: Space) -> MemView {
 #[inline(always)]
 pub fn direct(caller: &mut Caller<'_, Guest>, space: Space, sys: &'static Syscall, raw: [i64; 6]) -> Result<i64, Stop> {
     crate::limits::check_tree()?;
+    // A kernel call of scalars only (getpid, close...) looks at no memory.
+    let scalars =
+        matches!(sys.imp, Imp::Kernel) && sys.args.iter().all(|a| matches!(a, Arg::Int | Arg::UInt | Arg::Fd));
+    let mem = if scalars { MemView::NONE } else { view(caller.data(), space) };
+    let args = match args_in_place(sys, raw, &mem) {
+        Ok(args) => args,
+        Err(e) => return Ok(e.ret()),
+    };
     match sys.imp {
-        Imp::Kernel => {
-            // A call of scalars only (getpid, close...) looks at no memory.
-            let scalars = sys.args.iter().all(|a| matches!(a, Arg::Int | Arg::UInt | Arg::Fd));
-            let mem = if scalars { MemView::NONE } else { view(caller.data(), space) };
-            match args_in_place(sys, raw, &mem) {
-                // SAFETY: every pointer argument was bounds-checked and
-                // translated into guest memory.
-                Ok(args) => crate::limits::check_result(unsafe { crate::sys::syscall6(sys.nr, args) }),
-                Err(e) => Ok(e.ret()),
-            }
-        }
-        Imp::Emulated(f) => match decode_in_place(sys, raw, view(caller.data(), space)) {
-            Ok(call) => f(caller, &call).and_then(crate::limits::check_result),
-            Err(e) => Ok(e.ret()),
-        },
+        // SAFETY: every pointer argument was bounds-checked and translated
+        // into guest memory.
+        Imp::Kernel => crate::limits::check_result(unsafe { crate::sys::syscall6(sys.nr, args) }),
+        Imp::Emulated(f) => f(caller, &Call::in_place(sys, raw, args, mem)).and_then(crate::limits::check_result),
         Imp::Nosys(_) => Ok(Errno::ENOSYS.ret()),
     }
 }
