@@ -206,8 +206,9 @@ fn native(op: &str, n: u64, file: &Path) -> f64 {
     let open = |path: &str, flags| unsafe { libc::open(CString::new(path).unwrap().as_ptr(), flags | libc::O_CLOEXEC) };
     let (zero, null) = (open("/dev/zero", libc::O_RDONLY), open("/dev/null", libc::O_WRONLY));
     assert!(zero >= 0 && null >= 0, "open /dev/zero, /dev/null");
-    let mut buf = vec![0u8; BIG];
-    let p = buf.as_mut_ptr();
+    // Page-aligned, as the guest's (see guests/wali/src/bin/bench.rs).
+    let mut buf = vec![0u8; BIG + 4096];
+    let p = buf.as_mut_ptr().wrapping_add(buf.as_ptr().align_offset(4096));
     let path = CString::new(file.as_os_str().as_encoded_bytes()).unwrap();
     let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
     let ns = unsafe {
