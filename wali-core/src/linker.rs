@@ -128,6 +128,7 @@ fn define_syscall(
             signature(ty.params(), ty.results())
         );
     };
+    // Asked once here: the gate's answer holds for the whole run.
     let direct = sys.in_place() && gate.unconditional(sys);
     let host = move |mut caller: Caller<'_, Guest>, vals: &mut [MaybeUninit<ValRaw>]| {
         let mut raw = [0i64; 6];
@@ -137,9 +138,10 @@ fn define_syscall(
             *slot = if shape.wide & (1 << i) != 0 { v.get_i64() } else { v.get_i32() as i64 };
         }
         let ret = loop {
-            let ret = match direct {
-                true => dispatch::direct(&mut caller, space, sys, raw)?,
-                false => dispatch::dispatch(&mut caller, space, sys, raw)?,
+            let ret = if direct {
+                dispatch::direct(&mut caller, space, sys, raw)?
+            } else {
+                dispatch::dispatch(&mut caller, space, sys, raw)?
             };
             // A call interrupted for guest handlers is restarted after them
             // if they all asked for it and the call allows it.
@@ -155,12 +157,12 @@ fn define_syscall(
         }
         Ok(())
     };
-    // SAFETY: the closure reads exactly the declared parameters and writes
-    // exactly the declared result, with the declared types.
     let module = match space {
         Space::Own => WALI,
         Space::App => WALI_APP,
     };
+    // SAFETY: the closure reads exactly the declared parameters and writes
+    // exactly the declared result, with the declared types.
     unsafe { linker.func_new_unchecked(module, name, ty, host)? };
     Ok(())
 }

@@ -117,16 +117,18 @@ impl MemView {
 
     /// Copies `len` bytes at `src` here to `dst` in another memory `to`.
     pub fn copy_to(&self, src: u32, to: &MemView, dst: u32, len: u32) -> SysResult<()> {
-        let out = to.range(dst, len as u64)?;
-        if to.fragile {
-            // Through a buffer, so each side takes its own safe path.
+        let (from, out) = (self.range(src, len as u64)?, to.range(dst, len as u64)?);
+        if self.fragile || to.fragile {
+            // Through a buffer, so each side takes its kernel-checked path.
             let mut buf = vec![0; len as usize];
             self.read_into(src, &mut buf)?;
             return to.write(dst, &buf);
         }
-        // SAFETY: `out..out + len` is inside `to`, mapped for the call, and
-        // not inside this memory; `read_into` checks `src`.
-        self.read_into(src, unsafe { std::slice::from_raw_parts_mut(out, len as usize) })
+        // SAFETY: both ranges were checked and lie in two different
+        // memories; guest memory may change concurrently, which a byte copy
+        // tolerates (as in `read_into`).
+        unsafe { std::ptr::copy_nonoverlapping(from, out, len as usize) };
+        Ok(())
     }
 
     pub fn read_u32(&self, addr: u32) -> SysResult<u32> {

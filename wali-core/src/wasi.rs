@@ -153,8 +153,8 @@ pub struct Shim<'a> {
     pub config: Vec<u8>,
 }
 
-/// Instantiates the shim (configured) and the bridge, and makes the shim's
-/// exports the application's `wasi_snapshot_preview1`.
+/// Defines the bridge, instantiates the shim (configured), and makes the
+/// shim's exports the application's `wasi_snapshot_preview1`.
 pub fn link_shim(store: &mut Store<Guest>, linker: &mut Linker<Guest>, shim: Shim<'_>) -> Result<()> {
     use crate::rewrite::{MEMORY_MODULE, MEMORY_NAME};
     linker.allow_shadowing(true);
