@@ -67,6 +67,12 @@ impl Env {
     fn cache(&self) -> PathBuf {
         self.root.join("target/bench-module-cache")
     }
+
+    /// The PATH argument of `op`: the scratch file `write64k` writes, else
+    /// the file `openat-close` opens.
+    fn path_for(&self, op: &str) -> PathBuf {
+        if op == "write64k" { self.scratch.join("write64k.dat") } else { self.file.clone() }
+    }
 }
 
 /// Right-aligned cells of the given widths, one line.
@@ -110,7 +116,10 @@ fn syscalls(env: &Env, scale: f64) {
         TARGET_MS * scale
     );
     println!("native clock_gettime is libc's (vDSO, no syscall); the guest's is a real syscall through the host");
-    println!("read from /dev/zero, write to /dev/null; futex-wake: FUTEX_WAKE_PRIVATE on a word nobody waits on");
+    println!(
+        "read from /dev/zero, write1 to /dev/null, write64k = pwrite at offset 0 of a scratch file (copied into the \
+         page cache); futex-wake: FUTEX_WAKE_PRIVATE on a word nobody waits on"
+    );
     println!("engine = default profile with --no-seccomp --no-landlock; default = the same with its kernel backstop");
     println!(
         "filtered = the native loop under a one-instruction seccomp filter that allows everything: the kernel's \
@@ -122,8 +131,8 @@ fn syscalls(env: &Env, scale: f64) {
         ["op"].iter().chain(&COLUMNS).chain(RATIOS.iter().map(|(_, _, h)| h)).map(|s| s.to_string()).collect();
     println!("{}", row(&header, &widths));
     let measure = |col: usize, op: &str, n: u64| match col {
-        0 => native(op, n, &env.file),
-        1 => filtered(op, n, &env.file),
+        0 => native(op, n, &env.path_for(op)),
+        1 => filtered(op, n, &env.path_for(op)),
         _ => guest(env, COLUMNS[col], op, n),
     };
     for &op in OPS {
@@ -177,22 +186,34 @@ fn guest(env: &Env, column: &str, op: &str, n: u64) -> f64 {
     let audit = env.scratch.join("audit.jsonl");
     let mut cmd = Command::new(&env.waligate);
     cmd.arg("run").current_dir(&env.scratch).env("WALIGATE_CACHE_DIR", env.cache());
-    match column {
-        "none" => cmd.args(["--policy", "none"]),
-        // unrestricted allows everything; without --audit nothing is recorded.
-        "allow-all" => cmd.args(["--policy", "unrestricted"]),
-        "engine" => {
-            cmd.args(["--policy", "default", "--no-seccomp", "--no-landlock", "--dir"]).arg(env.root.join("bench"))
+    // The default profile's grants: the file openat-close opens, the
+    // scratch file write64k writes.
+    let grants = [env.root.join("bench"), env.scratch.clone()];
+    let default = |cmd: &mut Command| {
+        cmd.args(["--policy", "default"]);
+        for dir in &grants {
+            cmd.arg("--dir").arg(dir);
         }
-        "default" => cmd.args(["--policy", "default", "--dir"]).arg(env.root.join("bench")),
-        _ => cmd
-            .args(["--policy", "default", "--dir"])
-            .arg(env.root.join("bench"))
-            .arg("--audit")
-            .arg(&audit)
-            .args(["--audit-level", "all"]),
     };
-    let out = cmd.arg(&env.guest).args([op, &n.to_string()]).arg(&env.file).output().expect("run waligate");
+    match column {
+        "none" => {
+            cmd.args(["--policy", "none"]);
+        }
+        // unrestricted allows everything; without --audit nothing is recorded.
+        "allow-all" => {
+            cmd.args(["--policy", "unrestricted"]);
+        }
+        "engine" => {
+            default(&mut cmd);
+            cmd.args(["--no-seccomp", "--no-landlock"]);
+        }
+        "default" => default(&mut cmd),
+        _ => {
+            default(&mut cmd);
+            cmd.arg("--audit").arg(&audit).args(["--audit-level", "all"]);
+        }
+    };
+    let out = cmd.arg(&env.guest).args([op, &n.to_string()]).arg(env.path_for(op)).output().expect("run waligate");
     let _ = std::fs::remove_file(&audit);
     let stdout = String::from_utf8_lossy(&out.stdout);
     match stdout.trim().parse() {
@@ -218,7 +239,14 @@ fn native(op: &str, n: u64, file: &Path) -> f64 {
             "read1" => time(n, || libc::syscall(libc::SYS_read, zero, p, 1)),
             "read64k" => time(n, || libc::syscall(libc::SYS_read, zero, p, BIG)),
             "write1" => time(n, || libc::syscall(libc::SYS_write, null, p, 1)),
-            "write64k" => time(n, || libc::syscall(libc::SYS_write, null, p, BIG)),
+            "write64k" => {
+                let flags = libc::O_WRONLY | libc::O_CREAT | libc::O_TRUNC | libc::O_CLOEXEC;
+                let fd = libc::open(path.as_ptr(), flags, 0o600);
+                assert!(fd >= 0, "open {}", file.display());
+                let ns = time(n, || libc::syscall(libc::SYS_pwrite64, fd, p, BIG, 0));
+                libc::close(fd);
+                ns
+            }
             "futex-wake" => {
                 let word = 0u32;
                 let op = libc::FUTEX_WAKE | libc::FUTEX_PRIVATE_FLAG;

@@ -12,6 +12,8 @@ const CLOCK_MONOTONIC: i32 = 1;
 const AT_FDCWD: i32 = -100;
 const O_RDONLY: i32 = 0;
 const O_WRONLY: i32 = 1;
+const O_CREAT: i32 = 0o100;
+const O_TRUNC: i32 = 0o1000;
 const O_CLOEXEC: i32 = 0o2000000;
 const RW: i32 = 3; // PROT_READ | PROT_WRITE
 const ANON: i32 = 0x22; // MAP_PRIVATE | MAP_ANONYMOUS
@@ -70,7 +72,19 @@ fn main() -> i32 {
             time(n, || unsafe { SYS_clock_gettime(CLOCK_MONOTONIC, tp) })
         }
         "read1" | "read64k" => time(n, || unsafe { SYS_read(zero, p, len(op == "read64k")) }),
-        "write1" | "write64k" => time(n, || unsafe { SYS_write(null, p, len(op == "write64k")) }),
+        "write1" => time(n, || unsafe { SYS_write(null, p, 1) }),
+        "write64k" => {
+            // A write to /dev/null moves nothing: this one is copied into
+            // the page cache, at offset 0 of a scratch file.
+            let Some(path) = argv.get(3).map(|s| cstr(s)) else {
+                println!("write64k needs a PATH");
+                return 2;
+            };
+            let fd = check("open", unsafe {
+                SYS_openat(AT_FDCWD, ptr(path.as_ptr()), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o600)
+            }) as i32;
+            time(n, || unsafe { SYS_pwrite64(fd, p, BIG as i32, 0) })
+        }
         "openat-close" => {
             let Some(path) = argv.get(3).map(|s| cstr(s)) else {
                 println!("openat-close needs a PATH");
