@@ -226,7 +226,7 @@ impl Audit {
             eprintln!("{}({}) = {result}{note}", call.sys.name, shown.join(", "));
         }
         let Some(sink) = self.sink else { return };
-        if self.level == Level::Decisions && d.effect == Effect::Allow {
+        if (self.level == Level::Decisions && d.effect == Effect::Allow) || !sink::event_begins() {
             return;
         }
         LINE.with(|buf| {
@@ -235,6 +235,7 @@ impl Audit {
             self.render(&mut buf, policy, e);
             sink.append(&buf);
         });
+        sink::event_done();
     }
 
     /// One syscall event as a JSON line: the members, in order, of the
@@ -342,6 +343,8 @@ impl Audit {
 
     /// Records how the run ended.
     pub fn exit(&self, outcome: &str, status: i32) {
+        // Other threads' events under way go first; later ones are dropped.
+        sink::end_events();
         self.write(&json!({
             "event": "exit",
             "ts": now_ns(),

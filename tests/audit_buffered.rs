@@ -45,9 +45,12 @@ fn a_long_trail_is_whole_at_exit() {
 
 #[test]
 fn a_thread_ending_the_process_leaves_the_whole_trail() {
-    for (mode, status, outcome, last) in
-        [("exit-group", 42, "exited", "exit_group"), ("last-thread", 7, "exited", "exit"), ("trap", 134, "trapped", "")]
-    {
+    for (mode, status, outcome, last) in [
+        ("exit-group", 42, "exited", "exit_group"),
+        ("exit-group-busy", 42, "exited", ""),
+        ("last-thread", 7, "exited", "exit"),
+        ("trap", 134, "trapped", ""),
+    ] {
         let (s, ev) = audited("threads", &[mode]);
         assert_eq!(s, status, "{mode}");
         let exit = ev.last().unwrap();

@@ -13,7 +13,7 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::{Condvar, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 
@@ -56,6 +56,41 @@ enum Writer {
 
 /// The sink of this process, for the exit and fork handlers.
 static SINK: OnceLock<&'static Sink> = OnceLock::new();
+/// Events between taking their sequence number and being appended, and
+/// whether the trail is ending: the end waits for the first and stops new
+/// ones, so no thread's event goes missing from the middle of the trail
+/// when another thread ends the process.
+static IN_FLIGHT: AtomicU32 = AtomicU32::new(0);
+static ENDING: AtomicBool = AtomicBool::new(false);
+/// How long the end waits for events being rendered (microseconds of work,
+/// unless their thread is descheduled).
+const END_WAIT: Duration = Duration::from_millis(50);
+
+/// Starts an event; `false` once the trail is ending (the event is dropped:
+/// it happened after the end began). Pair a `true` with [`event_done`].
+pub fn event_begins() -> bool {
+    IN_FLIGHT.fetch_add(1, Ordering::SeqCst);
+    if ENDING.load(Ordering::SeqCst) {
+        IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+        return false;
+    }
+    true
+}
+
+/// The event started by [`event_begins`] is appended.
+pub fn event_done() {
+    IN_FLIGHT.fetch_sub(1, Ordering::SeqCst);
+}
+
+/// Ends the trail: no event starts after this, and those under way are
+/// appended first.
+pub fn end_events() {
+    ENDING.store(true, Ordering::SeqCst);
+    let deadline = std::time::Instant::now() + END_WAIT;
+    while IN_FLIGHT.load(Ordering::SeqCst) != 0 && std::time::Instant::now() < deadline {
+        std::thread::yield_now();
+    }
+}
 /// This process's id, renewed in a fork child.
 static PID: AtomicU32 = AtomicU32::new(0);
 
@@ -197,6 +232,8 @@ extern "C" fn after_fork_parent() {
 
 extern "C" fn after_fork_child() {
     PID.store(std::process::id(), Ordering::Relaxed);
+    // Threads rendering events stayed behind in the parent.
+    IN_FLIGHT.store(0, Ordering::SeqCst);
     super::forget_tid();
     FORK_GUARDS.with(|g| {
         if let Some((_, mut pending)) = g.borrow_mut().take() {

@@ -5,6 +5,8 @@
 //!   clear-tid words the host clears as each thread ends.
 //! - `exit-group`: a thread ends the whole process with status 42 while
 //!   the main thread is blocked.
+//! - `exit-group-busy`: the same while the main thread makes calls
+//!   nonstop (so one is under way when the process ends).
 //! - `last-thread`: the main thread exits first (its clear-tid word tells
 //!   the other thread); the process ends when the other thread exits,
 //!   with its status.
@@ -92,6 +94,16 @@ extern "C" fn exit_group(_: i32, _: i32) {
     unsafe { SYS_exit_group(42) };
 }
 
+/// Makes 2000 calls, then ends the process, while the main thread is
+/// making calls of its own.
+extern "C" fn exit_group_busy(_: i32, _: i32) {
+    wait_for_go();
+    for _ in 0..2000 {
+        unsafe { SYS_getppid() };
+    }
+    unsafe { SYS_exit_group(42) };
+}
+
 /// Writes once the main thread has exited (its clear-tid word is 0).
 extern "C" fn outlive_main(_: i32, _: i32) {
     loop {
@@ -154,6 +166,14 @@ fn main() -> i32 {
             // Blocks until the other thread ends the process.
             println!("futex wait = {}", show(futex(&NEVER, FUTEX_WAIT, 0)));
             1
+        }
+        Some("exit-group-busy") => {
+            println!("spawn = {}", spawn(exit_group_busy, 0) > 0);
+            go();
+            // Calls until the other thread ends the process.
+            loop {
+                unsafe { SYS_getpid() };
+            }
         }
         Some("last-thread") => {
             MAIN_TID.store(unsafe { SYS_set_tid_address(ptr(MAIN_TID.as_ptr())) } as u32, Ordering::SeqCst);
