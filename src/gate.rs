@@ -34,6 +34,16 @@ impl PolicyGate {
         &self.policy
     }
 
+    /// The policy's index of a wali-core table row.
+    fn policy_index(&self, sys: &Syscall) -> usize {
+        table::position(sys).map_or(usize::MAX, |i| self.index[i])
+    }
+
+    /// Allowed whatever the arguments, and not recorded.
+    fn unrecorded_allow(&self, sys: usize) -> bool {
+        self.policy.allows_unconditionally(sys) && !self.audit.records_all()
+    }
+
     fn request<'a>(&self, sys: usize, call: &'a Call<'_>) -> Request<'a> {
         // Scalars as the kernel reads them: 32-bit unsigned ones zero-extended.
         let args = std::array::from_fn(|i| match call.sys.args.get(i) {
@@ -113,15 +123,14 @@ thread_local! {
 
 impl Gate for PolicyGate {
     fn unconditional(&self, sys: &'static Syscall) -> bool {
-        let sys = table::position(sys).map_or(usize::MAX, |i| self.index[i]);
-        self.policy.allows_unconditionally(sys) && !self.audit.records_all()
+        self.unrecorded_allow(self.policy_index(sys))
     }
 
     fn decide(&self, call: &Call<'_>) -> Ruling {
-        if self.unconditional(call.sys) {
+        let sys = self.policy_index(call.sys);
+        if self.unrecorded_allow(sys) {
             return Ruling::ALLOW;
         }
-        let sys = table::position(call.sys).map_or(usize::MAX, |i| self.index[i]);
         let req = self.request(sys, call);
         let needs_paths = self.policy.confines_paths() || self.audit.active();
         let paths = if needs_paths { self.policy.resolve(&req) } else { Vec::new() };
@@ -154,7 +163,7 @@ impl Gate for PolicyGate {
     }
 
     fn record(&self, call: &Call<'_>, ruling: Ruling, ret: i64, dur_ns: u64, layer: Layer) {
-        let sys = table::position(call.sys).map_or(usize::MAX, |i| self.index[i]);
+        let sys = self.policy_index(call.sys);
         let paths = RESOLVED.with(|r| std::mem::take(&mut *r.borrow_mut()));
         if self.policy.observes(sys) {
             self.policy.observe(&self.request(sys, call), ret, &paths);

@@ -81,7 +81,6 @@ pub fn engine(interruptible: bool) -> Result<Engine> {
     config
         .wasm_threads(true)
         .shared_memory(true)
-        .wasm_multi_memory(true)
         .cranelift_opt_level(OptLevel::Speed)
         .epoch_interruption(interruptible)
         // Registering each compiled function's unwind tables with the system
