@@ -196,9 +196,10 @@ impl Audit {
         }
     }
 
-    fn write(&self, event: &Value) {
+    /// Appends the event `event` builds; without a log it is not built.
+    fn write(&self, event: impl FnOnce() -> Value) {
         if let Some(sink) = self.sink {
-            let mut line = event.to_string();
+            let mut line = event().to_string();
             line.push('\n');
             sink.append(line.as_bytes());
         }
@@ -315,45 +316,51 @@ impl Audit {
     /// Records what the kernel backstop (`layer`: seccomp or landlock) does
     /// for this run: `state` is installed, disabled, unsupported...
     pub fn backstop(&self, layer: &str, state: &str, detail: &str) {
-        self.write(&json!({
-            "event": "backstop",
-            "ts": now_ns(),
-            "seq": self.seq(),
-            "guest": self.guest,
-            "pid": sink::pid(),
-            "layer": layer,
-            "state": state,
-            "detail": detail,
-        }));
+        self.write(|| {
+            json!({
+                "event": "backstop",
+                "ts": now_ns(),
+                "seq": self.seq(),
+                "guest": self.guest,
+                "pid": sink::pid(),
+                "layer": layer,
+                "state": state,
+                "detail": detail,
+            })
+        });
     }
 
     /// Records the resource limit that is ending the guest.
     pub fn limit(&self, name: &str, detail: &str) {
-        self.write(&json!({
-            "event": "limit",
-            "ts": now_ns(),
-            "seq": self.seq(),
-            "guest": self.guest,
-            "pid": sink::pid(),
-            "tid": tid(),
-            "limit": name,
-            "detail": detail,
-        }));
+        self.write(|| {
+            json!({
+                "event": "limit",
+                "ts": now_ns(),
+                "seq": self.seq(),
+                "guest": self.guest,
+                "pid": sink::pid(),
+                "tid": tid(),
+                "limit": name,
+                "detail": detail,
+            })
+        });
     }
 
     /// Records how the run ended.
     pub fn exit(&self, outcome: &str, status: i32) {
         // Other threads' events under way go first; later ones are dropped.
         sink::end_events();
-        self.write(&json!({
-            "event": "exit",
-            "ts": now_ns(),
-            "seq": self.seq(),
-            "guest": self.guest,
-            "pid": sink::pid(),
-            "outcome": outcome,
-            "status": status,
-        }));
+        self.write(|| {
+            json!({
+                "event": "exit",
+                "ts": now_ns(),
+                "seq": self.seq(),
+                "guest": self.guest,
+                "pid": sink::pid(),
+                "outcome": outcome,
+                "status": status,
+            })
+        });
         // The process ends next: the trail must be complete before it does.
         self.flush();
     }

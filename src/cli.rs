@@ -15,7 +15,10 @@ struct Cli {
     command: Command,
 }
 
+// Deferred: a subcommand's arguments are built only when it is the one
+// invoked (building them all was a noticeable part of start-up).
 #[derive(Subcommand)]
+#[command(defer = true)]
 enum Command {
     /// Run a WALI module. Everything after MODULE goes to the guest.
     Run(RunArgs),
@@ -89,11 +92,14 @@ pub fn main() -> i32 {
         .with_writer(std::io::stderr)
         .without_time()
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    // Without WALIGATE_LOG, a plain level: building an EnvFilter costs a
-    // noticeable part of start-up.
+    // Without WALIGATE_LOG, a plain level (building an EnvFilter costs a
+    // noticeable part of start-up) and no bridge from the `log` crate
+    // (cranelift's records), whose installation costs start-up time too.
     match tracing_subscriber::EnvFilter::try_from_env("WALIGATE_LOG") {
         Ok(filter) => log.with_env_filter(filter).init(),
-        Err(_) => log.with_max_level(tracing::Level::WARN).init(),
+        Err(_) => {
+            let _ = tracing::subscriber::set_global_default(log.with_max_level(tracing::Level::WARN).finish());
+        }
     }
     command(Cli::parse().command).unwrap_or_else(|e| {
         eprintln!("waligate: {e:#}");

@@ -15,62 +15,6 @@ pub struct Report {
     pub other: Vec<String>,
 }
 
-/// The interface the module in `path` asks for, as [`interface`] tells it,
-/// reading the binary only up to its import section (the start-up path;
-/// wali-core reads and checks the whole module next). A text module is
-/// read whole.
-pub fn interface_of_file(path: &std::path::Path) -> std::io::Result<wali_core::wasi::Interface> {
-    use std::io::Read;
-    use wali_core::wasi::Interface;
-    use wasmparser::{Chunk, Payload};
-    let mut file = std::fs::File::open(path)?;
-    let mut buf = Vec::with_capacity(16 << 10);
-    let mut parser = wasmparser::Parser::new(0);
-    let mut eof = false;
-    let mut at = 0;
-    loop {
-        match parser.parse(&buf[at..], eof) {
-            Ok(Chunk::NeedMoreData(hint)) if !eof => {
-                let want = (hint as usize).max(16 << 10);
-                let start = buf.len();
-                buf.resize(start + want, 0);
-                let n = file.read(&mut buf[start..])?;
-                buf.truncate(start + n);
-                eof = n == 0;
-            }
-            Ok(Chunk::Parsed { consumed, payload }) => {
-                at += consumed;
-                let modules: BTreeSet<&str> = match payload {
-                    Payload::Version { .. } | Payload::TypeSection(_) | Payload::CustomSection(_) => continue,
-                    Payload::ImportSection(reader) => {
-                        reader.into_imports().filter_map(|i| i.ok().map(|i| i.module)).collect()
-                    }
-                    // Past where imports can be: there are none.
-                    _ => BTreeSet::new(),
-                };
-                let wasi = modules.contains("wasi_snapshot_preview1") && !modules.contains("wali");
-                return Ok(if wasi { Interface::Wasi } else { Interface::Wali });
-            }
-            // Not a binary module (or a malformed one): the whole file.
-            _ => {
-                let mut bytes = buf;
-                file.read_to_end(&mut bytes)?;
-                return Ok(interface(&bytes).unwrap_or(Interface::Wali));
-            }
-        }
-    }
-}
-
-/// The interface a module's imports ask for (None: not a module).
-pub fn interface(wasm: &[u8]) -> Option<wali_core::wasi::Interface> {
-    let report = inspect(wasm).ok()?;
-    Some(if report.interface.starts_with("WASI") {
-        wali_core::wasi::Interface::Wasi
-    } else {
-        wali_core::wasi::Interface::Wali
-    })
-}
-
 pub fn inspect(wasm: &[u8]) -> Result<Report> {
     let wasm = wat::parse_bytes(wasm).context("not a WebAssembly module")?;
     let mut modules = BTreeSet::new();

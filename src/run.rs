@@ -11,6 +11,7 @@ use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use wali_core::envfile::EnvFile;
+use wali_core::module_file::ModuleFile;
 use wali_core::wasi::{Interface, Preopen};
 use wali_core::{Outcome, RunOptions};
 
@@ -150,12 +151,8 @@ pub fn run(mut args: RunArgs) -> Result<i32> {
     if let Some(meta) = source.as_ref().and_then(|s| std::fs::metadata(s.cwd.join(&s.name)).ok()) {
         wali_core::fdspace::protect(&meta);
     }
-    let module = PathBuf::from(&args.command[0]);
-    let interface = match args.interface {
-        Some(i) => i,
-        None => crate::inspect::interface_of_file(&module)
-            .with_context(|| format!("cannot read module {}", module.display()))?,
-    };
+    let module = ModuleFile::open(Path::new(&args.command[0]))?;
+    let interface = args.interface.unwrap_or_else(|| module.interface());
     let entries = environment(&args)?;
     let preopens = dir_args(&args.dirs)?;
     let (env, wasi_env) = guest_environment(interface, entries, &preopens)?;
@@ -183,7 +180,7 @@ pub fn run(mut args: RunArgs) -> Result<i32> {
             let backstop = crate::backstop::Backstop::derive(&policy);
             #[cfg(feature = "test-hooks")]
             let policy = test_hooks::engine_policy(policy);
-            let guest_name = module.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            let guest_name = module.path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
             let audit = open_audit(&args, handover.as_ref(), &policy, &guest_name)?;
             Some((Box::leak(Box::new(PolicyGate::new(policy, audit))), backstop))
         }

@@ -28,7 +28,7 @@ const WORKLOADS: &[(&str, &str, u64)] = &[
 ];
 const BIG_FILE: u64 = 64 << 20;
 /// Startup launches averaged per run (then best of RUNS).
-const LAUNCHES: u32 = 10;
+const LAUNCHES: u32 = 100;
 
 pub fn table(env: &Env) {
     let dir = env.root.join("guests/wasi/target/wasm32-wasip1/release");

@@ -9,7 +9,7 @@ use crate::net::{Endpoint, SockAddr};
 use crate::paths;
 use crate::syscalls;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU8, AtomicU64, Ordering};
 
 /// What a decision does to the call.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,8 +126,10 @@ pub struct Policy {
     pub audit_all: bool,
     /// Per syscall: indices of the rules naming it, in order.
     pub(crate) table: Vec<Vec<u32>>,
-    /// Per syscall: allowed by its first rule with nothing left to check.
-    pub(crate) fast: Vec<bool>,
+    /// Per syscall: allowed by its first rule with nothing left to check
+    /// (`FAST_*`). Worked out on first ask: a run asks it of the syscalls
+    /// it links, a few dozen of the table's hundreds.
+    pub(crate) fast: Vec<AtomicU8>,
     pub(crate) rules: Vec<CompiledRule>,
     pub(crate) fs: Option<Vec<Grant>>,
     pub(crate) net: Option<Vec<NetGrant>>,
@@ -138,12 +140,40 @@ pub struct Policy {
 
 const EACCES: i32 = 13;
 
+pub(crate) const FAST_UNKNOWN: u8 = 0;
+const FAST_NO: u8 = 1;
+const FAST_YES: u8 = 2;
+
 impl Policy {
     /// Whether syscall `sys` is allowed with nothing to check: the caller
     /// may skip building a [`Request`].
     #[inline]
     pub fn allows_unconditionally(&self, sys: usize) -> bool {
-        self.fast.get(sys).copied().unwrap_or(false)
+        let Some(fast) = self.fast.get(sys) else { return false };
+        match fast.load(Ordering::Relaxed) {
+            FAST_UNKNOWN => {
+                let yes = self.unconditional(sys);
+                fast.store(if yes { FAST_YES } else { FAST_NO }, Ordering::Relaxed);
+                yes
+            }
+            known => known == FAST_YES,
+        }
+    }
+
+    fn unconditional(&self, sys: usize) -> bool {
+        let allowed = match self.table[sys].first().map(|&r| &self.rules[r as usize]) {
+            Some(r) => r.conds.is_empty() && r.effect == Effect::Allow && r.rate.is_none(),
+            None => self.default == Effect::Allow,
+        };
+        // Asked only of allowed syscalls: these look the name up.
+        let confined = || {
+            let name = syscalls::names()[sys];
+            let fs = self.fs.is_some();
+            fs && !access::path_uses(name, &[0; 6]).is_empty()
+                || (self.net.is_some() || fs) && crate::net::address_arg(name).is_some()
+                || fs && (fds::changes_table(name) || fds::fd_use(name, |_| false).is_some())
+        };
+        allowed && !confined()
     }
 
     pub fn decide(&self, req: &Request<'_>) -> Decision {

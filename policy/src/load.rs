@@ -4,7 +4,7 @@
 
 use crate::access;
 use crate::constants::{errno, parse_value};
-use crate::engine::{CompiledRule, Cond, Effect, Grant, NetGrant, Policy};
+use crate::engine::{CompiledRule, Cond, Effect, FAST_UNKNOWN, Grant, NetGrant, Policy};
 use crate::model::{Access, Action, AuditEvents, HostSpec, Mode, Op, PolicyFile, Rule, Scalar, Verdict};
 use crate::net::Endpoint;
 use crate::profiles;
@@ -12,7 +12,7 @@ use crate::spans::spans as spans_of;
 use crate::syscalls::{self, GROUPS, group, names, suggest};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::AtomicU64;
+use std::sync::atomic::{AtomicU8, AtomicU64};
 
 /// A problem at a place in a policy file.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -264,24 +264,7 @@ pub fn load_str(file: &str, src: &str, ctx: &Context) -> Result<Loaded, Vec<Prob
         return Err(problems);
     }
     let warnings = shadowed(file, &merged.rules, &rules, &table, own, &at);
-    let fast = (0..names().len())
-        .map(|s| {
-            let first = table[s].first().map(|&r| &rules[r as usize]);
-            let allowed = match first {
-                Some(r) => r.conds.is_empty() && r.effect == Effect::Allow && r.rate.is_none(),
-                None => default == Effect::Allow,
-            };
-            // Asked only of allowed syscalls: these look the name up.
-            let confined = || {
-                fs.is_some() && !access::path_uses(names()[s], &[0; 6]).is_empty()
-                    || (net.is_some() || fs.is_some()) && crate::net::address_arg(names()[s]).is_some()
-                    || fs.is_some()
-                        && (crate::fds::changes_table(names()[s])
-                            || crate::fds::fd_use(names()[s], |_| false).is_some())
-            };
-            allowed && !confined()
-        })
-        .collect();
+    let fast = (0..names().len()).map(|_| AtomicU8::new(FAST_UNKNOWN)).collect();
     let policy = Policy {
         name: merged.name.clone().unwrap_or_else(|| file.to_string()),
         mode: merged.mode.unwrap_or(Mode::Enforce),
@@ -421,19 +404,24 @@ fn shadowed(
     own: usize,
     at: &dyn Fn(&str) -> (usize, usize),
 ) -> Vec<Problem> {
+    // One pass over the table (it runs on every load): per rule, how many
+    // syscalls it names, and the earlier unconditional rules deciding them.
+    let mut named = vec![0usize; rules.len()];
+    let mut blockers: Vec<Vec<&str>> = vec![Vec::new(); rules.len()];
+    for list in table {
+        let Some(&first) = list.first() else { continue };
+        let decides = rules[first as usize].conds.is_empty() && rules[first as usize].rate.is_none();
+        for &r in list {
+            named[r as usize] += 1;
+            if first < r && decides {
+                blockers[r as usize].push(&rules[first as usize].id);
+            }
+        }
+    }
     let mut out = Vec::new();
     for (i, rule) in source.iter().enumerate().take(rules.len()) {
-        let syscalls: Vec<usize> = (0..table.len()).filter(|&s| table[s].contains(&(i as u32))).collect();
-        let blockers: Vec<&str> = syscalls
-            .iter()
-            .filter_map(|&s| {
-                let first = table[s][0] as usize;
-                (first < i && rules[first].conds.is_empty() && rules[first].rate.is_none())
-                    .then(|| rules[first].id.as_str())
-            })
-            .collect();
-        if !syscalls.is_empty() && blockers.len() == syscalls.len() {
-            let mut ids = blockers.clone();
+        if named[i] != 0 && blockers[i].len() == named[i] {
+            let mut ids = blockers[i].clone();
             ids.sort();
             ids.dedup();
             let path = if i < own { format!("rules[{i}]") } else { format!("extends.rules[{}]", i - own) };

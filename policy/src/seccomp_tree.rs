@@ -11,6 +11,13 @@
 //! with argument conditions jump to seccompiler's own program for just
 //! them, appended after the tree (it checks the architecture and loads the
 //! number again, then walks its short chain).
+//!
+//! A comparison jumps to its target directly when the distance fits the
+//! instruction's 8-bit offsets, as it does whenever the tree is under 256
+//! instructions; a larger tree pairs each comparison with a 32-bit `JA`.
+//! Installing costs the kernel time in proportion to the program's length
+//! (it checks, translates and compiles it to native code): the default
+//! profile's program is 161 instructions in short form, 244 in long.
 
 use seccompiler::sock_filter;
 
@@ -46,6 +53,11 @@ enum Target {
 
 enum Insn {
     Plain(sock_filter),
+    /// `JGE k`: fall through, or jump to the target (short form).
+    BelowTo(u32, Target),
+    /// `JGE k`: jump over the next `n` instructions, or fall through
+    /// (short form).
+    AtLeastOver(u32, usize),
     /// `JGE k`: fall through to the jump over the lower half, or skip it.
     SkipIfBelow(u32),
     /// `JGE k`: skip the next instruction, or fall through to it.
@@ -84,24 +96,32 @@ fn runs(leaves: &[(u32, Leaf)]) -> Vec<(u32, Target)> {
 }
 
 /// Emits the search over `runs` (sorted, the first covering the numbers
-/// the caller left to it).
-fn search(out: &mut Vec<Insn>, runs: &[(u32, Target)]) {
+/// the caller left to it), in short form or with a `JA` per comparison.
+fn search(out: &mut Vec<Insn>, runs: &[(u32, Target)], short: bool) {
     if runs.len() <= RUN {
         for pair in runs.windows(2) {
-            out.push(Insn::SkipUnlessBelow(pair[1].0));
-            out.push(Insn::Jump(pair[0].1));
+            if short {
+                out.push(Insn::BelowTo(pair[1].0, pair[0].1));
+            } else {
+                out.push(Insn::SkipUnlessBelow(pair[1].0));
+                out.push(Insn::Jump(pair[0].1));
+            }
         }
         out.push(Insn::Jump(runs[runs.len() - 1].1));
         return;
     }
     let (low, high) = runs.split_at(runs.len() / 2);
-    // nr >= high[0]: take the jump over the lower half's code.
-    out.push(Insn::SkipIfBelow(high[0].0));
     let mut lower = Vec::new();
-    search(&mut lower, low);
-    out.push(Insn::JumpOver(lower.len()));
+    search(&mut lower, low, short);
+    // nr >= high[0]: jump over the lower half's code.
+    if short {
+        out.push(Insn::AtLeastOver(high[0].0, lower.len()));
+    } else {
+        out.push(Insn::SkipIfBelow(high[0].0));
+        out.push(Insn::JumpOver(lower.len()));
+    }
     out.extend(lower);
-    search(out, high);
+    search(out, high, short);
 }
 
 /// The whole program: `leaves` decided by the tree with `matched`, other
@@ -115,6 +135,20 @@ pub fn program(
     refuse: u32,
     conditional: &[sock_filter],
 ) -> Vec<sock_filter> {
+    let runs = runs(leaves);
+    emit(&runs, true, matched, mismatch, refuse, conditional)
+        .unwrap_or_else(|| emit(&runs, false, matched, mismatch, refuse, conditional).expect("long jumps fit"))
+}
+
+/// The program in short or long form; `None` if a short jump does not fit.
+fn emit(
+    runs: &[(u32, Target)],
+    short: bool,
+    matched: u32,
+    mismatch: u32,
+    refuse: u32,
+    conditional: &[sock_filter],
+) -> Option<Vec<sock_filter>> {
     let mut code = vec![
         Insn::Plain(stmt(BPF_LD_W_ABS, ARCH_OFFSET)),
         Insn::Plain(sock_filter { code: BPF_JEQ_K, jt: 1, jf: 0, k: AUDIT_ARCH_X86_64 }),
@@ -124,7 +158,7 @@ pub fn program(
         Insn::Plain(sock_filter { code: BPF_JGE_K, jt: 0, jf: 1, k: X32_BIT }),
         Insn::Jump(Target::Refuse),
     ];
-    search(&mut code, &runs(leaves));
+    search(&mut code, runs, short);
     // The shared targets, then the conditional program.
     let tail = code.len();
     let at = |t: Target| match t {
@@ -136,19 +170,25 @@ pub fn program(
     let mut out: Vec<sock_filter> = code
         .iter()
         .enumerate()
-        .map(|(pc, insn)| match insn {
-            Insn::Plain(f) => f.clone(),
-            &Insn::SkipIfBelow(k) => sock_filter { code: BPF_JGE_K, jt: 0, jf: 1, k },
-            &Insn::SkipUnlessBelow(k) => sock_filter { code: BPF_JGE_K, jt: 1, jf: 0, k },
-            &Insn::Jump(t) => stmt(BPF_JA, (at(t) - pc - 1) as u32),
-            &Insn::JumpOver(n) => stmt(BPF_JA, n as u32),
+        .map(|(pc, insn)| {
+            Some(match insn {
+                Insn::Plain(f) => f.clone(),
+                &Insn::BelowTo(k, t) => {
+                    sock_filter { code: BPF_JGE_K, jt: 0, jf: u8::try_from(at(t) - pc - 1).ok()?, k }
+                }
+                &Insn::AtLeastOver(k, n) => sock_filter { code: BPF_JGE_K, jt: u8::try_from(n).ok()?, jf: 0, k },
+                &Insn::SkipIfBelow(k) => sock_filter { code: BPF_JGE_K, jt: 0, jf: 1, k },
+                &Insn::SkipUnlessBelow(k) => sock_filter { code: BPF_JGE_K, jt: 1, jf: 0, k },
+                &Insn::Jump(t) => stmt(BPF_JA, (at(t) - pc - 1) as u32),
+                &Insn::JumpOver(n) => stmt(BPF_JA, n as u32),
+            })
         })
-        .collect();
+        .collect::<Option<_>>()?;
     out.push(stmt(BPF_RET_K, matched));
     out.push(stmt(BPF_RET_K, mismatch));
     out.push(stmt(BPF_RET_K, refuse));
     out.extend_from_slice(conditional);
-    out
+    Some(out)
 }
 
 /// Runs `program` on a syscall as the kernel would (for tests and the fuzz
@@ -186,5 +226,52 @@ pub fn run(program: &[sock_filter], arch: u32, nr: u32, args: [u64; 6]) -> u32 {
                 pc += if taken { f.jt } else { f.jf } as usize;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{BPF_JA, Leaf, program, run};
+
+    const ARCH: u32 = super::AUDIT_ARCH_X86_64;
+    const MATCHED: u32 = 0x7fff_0000;
+    const MISMATCH: u32 = 0x0005_0001;
+    const REFUSE: u32 = 0x0005_0002;
+
+    /// Every number decides as its leaf says, in whichever form the tree
+    /// takes; returns the program's length and its number of `JA`s.
+    fn check(leaves: &[(u32, Leaf)]) -> (usize, usize) {
+        // The conditional program: refuse, so it is told apart from mismatch.
+        let conditional = [super::stmt(super::BPF_RET_K, REFUSE)];
+        let p = program(leaves, MATCHED, MISMATCH, REFUSE, &conditional);
+        for nr in 0..1100 {
+            let want = match leaves.iter().find(|(n, _)| *n == nr) {
+                Some((_, Leaf::Matched)) => MATCHED,
+                Some((_, Leaf::Conditional)) => REFUSE,
+                None => MISMATCH,
+            };
+            assert_eq!(run(&p, ARCH, nr, [0; 6]), want, "nr {nr}");
+        }
+        assert_eq!(run(&p, ARCH, 0x4000_0000 | 3, [0; 6]), REFUSE, "x32");
+        (p.len(), p.iter().filter(|f| f.code == BPF_JA).count())
+    }
+
+    #[test]
+    fn a_small_tree_jumps_directly() {
+        let leaves: Vec<_> =
+            (0..40).map(|i| (i * 7, if i % 5 == 0 { Leaf::Conditional } else { Leaf::Matched })).collect();
+        let (len, jumps) = check(&leaves);
+        assert!(len < 256, "{len}");
+        // Only the leaf groups' last jumps and the x32 refusal remain.
+        assert!(jumps < 40, "{jumps} JA in {len}");
+    }
+
+    /// Hundreds of runs make a tree past the 8-bit offsets: each comparison
+    /// then goes through a `JA`.
+    #[test]
+    fn a_large_tree_takes_long_jumps() {
+        let leaves: Vec<_> = (0..500).map(|i| (i * 2, Leaf::Matched)).collect();
+        let (len, jumps) = check(&leaves);
+        assert!(len > 256 && jumps > len / 3, "{jumps} JA in {len}");
     }
 }

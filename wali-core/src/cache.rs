@@ -1,11 +1,12 @@
 //! Compiled-module cache: the second start of a module skips compilation.
 //!
 //! Entries are keyed by a BLAKE3 hash of the cache format, the engine's
-//! compatibility hash (wasmtime version and settings) and the original
-//! module bytes (BLAKE3: hashing the module is on the path of every start,
-//! and it runs several times faster than SHA-256 here). Deserializing runs native code from the file, so the cache
-//! directory must be private: it is created 0700 and refused if another
-//! user owns it or others can write to it.
+//! compatibility hash (wasmtime version and settings) and the BLAKE3
+//! digest of the original module (hashing the module is on the path of
+//! every start, and BLAKE3 runs several times faster than SHA-256 here).
+//! Deserializing runs native code from the file, so the cache directory
+//! must be private: it is created 0700 and refused if another user owns it
+//! or others can write to it.
 
 use anyhow::{Context, Result, bail};
 use std::hash::{Hash, Hasher};
@@ -15,7 +16,7 @@ use std::sync::Mutex;
 use wasmtime::{Engine, Module};
 
 /// Bump when the rewrite or the cache layout changes.
-const FORMAT: &[u8] = b"waligate-module-cache-4";
+const FORMAT: &[u8] = b"waligate-module-cache-5";
 
 /// The default cache directory: `$WALIGATE_CACHE_DIR`, else
 /// `$XDG_CACHE_HOME/waligate`, else `$HOME/.cache/waligate`.
@@ -55,11 +56,11 @@ fn engine_digest(engine: &Engine) -> [u8; 32] {
     digest
 }
 
-fn key(engine: &Engine, wasm: &[u8]) -> String {
+fn key(engine: &Engine, module_digest: &[u8; 32]) -> String {
     let mut h = blake3::Hasher::new();
     h.update(FORMAT);
     h.update(&engine_digest(engine));
-    h.update(wasm);
+    h.update(module_digest);
     h.finalize().to_hex().to_string()
 }
 
@@ -90,20 +91,25 @@ fn check_private_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Loads the compiled form of `wasm` from `dir`, or compiles it with
-/// `compile` and stores the result. Cache failures fall back to compiling.
+/// Loads the compiled form of the module whose BLAKE3 digest is
+/// `module_digest` from `dir`, or compiles it with `compile` (to the
+/// serialized form) and stores the result. Cache failures fall back to
+/// compiling.
 pub fn load_or_compile(
     engine: &Engine,
-    wasm: &[u8],
+    module_digest: &[u8; 32],
     dir: Option<&Path>,
-    compile: impl FnOnce() -> Result<Module>,
+    compile: impl FnOnce() -> Result<Vec<u8>>,
 ) -> Result<Module> {
-    let Some(dir) = dir else { return compile() };
+    // SAFETY: the bytes were just produced by `precompile_module` for this
+    // engine's configuration.
+    let compiled = |bytes: &[u8]| unsafe { Module::deserialize(engine, bytes).map_err(|e| anyhow::anyhow!("{e:#}")) };
+    let Some(dir) = dir else { return compiled(&compile()?) };
     if let Err(e) = ensure_private_dir(dir) {
         tracing::warn!("module cache disabled: {e:#}");
-        return compile();
+        return compiled(&compile()?);
     }
-    let path = dir.join(format!("{}.cwasm", key(engine, wasm)));
+    let path = dir.join(format!("{}.cwasm", key(engine, module_digest)));
     if path.exists() {
         // The file stays open for the module's lifetime: keep it out of the
         // guest's descriptor range.
@@ -124,10 +130,10 @@ pub fn load_or_compile(
             Err(e) => tracing::warn!("ignoring unusable cache entry {}: {e:#}", path.display()),
         }
     }
-    let module = compile()?;
+    let bytes = compile()?;
     let store = || -> Result<()> {
         let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        std::io::Write::write_all(&mut tmp, &module.serialize()?)?;
+        std::io::Write::write_all(&mut tmp, &bytes)?;
         tmp.persist(&path)?;
         Ok(())
     };
@@ -135,5 +141,5 @@ pub fn load_or_compile(
         Ok(()) => tracing::debug!("stored compiled module in cache {}", path.display()),
         Err(e) => tracing::warn!("could not store compiled module in cache: {e:#}"),
     }
-    Ok(module)
+    compiled(&bytes)
 }

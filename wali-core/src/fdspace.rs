@@ -110,18 +110,7 @@ pub fn seal() -> Result<()> {
     if end == i32::MAX {
         return Ok(());
     }
-    // Listed first, so the listing's own descriptor is closed when checked.
-    // A waligate started by a guest's execve runs in its parent's Landlock
-    // domain, which may hide /proc: the check is then skipped (the host's
-    // files are opened through `to_host` regardless).
-    let fds: Vec<i32> = match std::fs::read_dir("/proc/self/fd") {
-        Ok(dir) => dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).collect(),
-        Err(e) => {
-            tracing::debug!("cannot list /proc/self/fd ({e}): host descriptor check skipped");
-            Vec::new()
-        }
-    };
-    for fd in fds {
+    for fd in open_below(end) {
         // SAFETY: F_GETFD only queries.
         let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
         if (3..end).contains(&fd) && flags >= 0 && flags & libc::FD_CLOEXEC != 0 {
@@ -131,6 +120,44 @@ pub fn seal() -> Result<()> {
     }
     set_nofile(end as u64, nofile().rlim_max)?;
     Ok(())
+}
+
+/// Ranges up to this size (the usual default soft limit) are checked with
+/// one poll(2); larger ones through a listing of `/proc/self/fd`. poll's
+/// cost grows with the range, the listing's with the open descriptors.
+const POLL_MAX: i32 = 1024;
+
+/// The open descriptors below `end`. poll(2) marks each closed one
+/// POLLNVAL without waiting (no events asked, no timeout): over 1024
+/// descriptors it costs a fifth of a process's first listing of
+/// `/proc/self/fd`, whose entries procfs builds on demand.
+fn open_below(end: i32) -> Vec<i32> {
+    polled(end).unwrap_or_else(|| listed(end))
+}
+
+fn polled(end: i32) -> Option<Vec<i32>> {
+    if end > POLL_MAX {
+        return None;
+    }
+    let mut fds: Vec<libc::pollfd> = (0..end).map(|fd| libc::pollfd { fd, events: 0, revents: 0 }).collect();
+    // SAFETY: the array is ours and `end` long; the soft limit, lifted by
+    // `prepare`, is at least `end`.
+    let ret = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) };
+    (ret >= 0).then(|| fds.iter().filter(|p| p.revents & libc::POLLNVAL == 0).map(|p| p.fd).collect())
+}
+
+fn listed(end: i32) -> Vec<i32> {
+    // Listed first, so the listing's own descriptor is closed when checked.
+    // A waligate started by a guest's execve runs in its parent's Landlock
+    // domain, which may hide /proc: the check is then skipped (the host's
+    // files are opened through `to_host` regardless).
+    match std::fs::read_dir("/proc/self/fd") {
+        Ok(dir) => dir.filter_map(|e| e.ok()?.file_name().to_str()?.parse().ok()).filter(|&fd| fd < end).collect(),
+        Err(e) => {
+            tracing::debug!("cannot list /proc/self/fd ({e}): host descriptor check skipped");
+            Vec::new()
+        }
+    }
 }
 
 /// Whether `fd` may be named by the guest (AT_FDCWD and other negative
@@ -330,5 +357,25 @@ mod tests {
         assert!(!sensitive(b"/proc/cpuinfo"));
         assert!(!sensitive(b"/proc/sys/kernel/mem"));
         assert!(!sensitive(b"/proc/42/task/x/mem"));
+    }
+
+    /// Both ways of finding open descriptors see one placed high (where
+    /// concurrent tests do not reuse numbers), and neither sees it closed.
+    #[test]
+    fn poll_and_listing_agree_on_open_descriptors() {
+        use std::os::fd::AsRawFd;
+        let file = std::fs::File::open("/dev/null").unwrap();
+        // SAFETY: duplicates a descriptor we own; closed below.
+        let high = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 900) };
+        assert!(high >= 900);
+        let polled = super::polled(1024).expect("poll over a default range");
+        assert!(polled.contains(&high) && polled.contains(&file.as_raw_fd()));
+        assert!(super::listed(1024).contains(&high));
+        assert!(!super::listed(high).contains(&high), "the listing keeps to the range");
+        // SAFETY: closes the duplicate made above.
+        unsafe { libc::close(high) };
+        assert!(!super::polled(1024).unwrap().contains(&high));
+        assert!(!super::listed(1024).contains(&high));
+        assert_eq!(super::polled(super::POLL_MAX + 1), None, "larger ranges are listed");
     }
 }

@@ -6,6 +6,7 @@ use crate::gate::Gate;
 use crate::guest::Guest;
 use crate::linker::define_imports;
 use crate::memory::LinearMemory;
+use crate::module_file::ModuleFile;
 use crate::process::{Ending, Process, Spawner, ending, instantiate, new_store, park_forever};
 use crate::rewrite::{MEMORY_MODULE, MEMORY_NAME, TABLE_EXPORT, rewrite};
 use crate::wasi::{self, Interface, Preopen};
@@ -21,7 +22,8 @@ pub const EXIT_TRAP: i32 = 134;
 pub const EXIT_KILLED: i32 = 137;
 
 pub struct RunOptions {
-    pub module: PathBuf,
+    /// The module, opened (its imports read and its bytes hashed).
+    pub module: ModuleFile,
     /// The guest's argv; argv[0] is the module path as given.
     pub argv: Vec<OsString>,
     /// The guest's environment, already written (see [`EnvFile::create`]).
@@ -41,8 +43,9 @@ pub struct RunOptions {
     /// Reports the outcome when a thread other than the main one ends the
     /// process (the process then exits with the outcome's status).
     pub on_exit: Option<crate::process::ExitHook>,
-    /// Runs once everything is compiled and linked, just before the first
-    /// guest instruction (the embedder installs its kernel backstop here).
+    /// Runs once every module is loaded and the host's files are open,
+    /// before any Wasm runs, the WASI shim's included (the embedder installs
+    /// its kernel backstop here).
     pub before_guest: Option<Box<dyn FnOnce() -> Result<()>>>,
     /// Handed to the waligate a guest's execve of a `.wasm` starts.
     pub exec_handover: Option<crate::process::ExecHandover>,
@@ -71,56 +74,55 @@ impl Outcome {
     }
 }
 
-/// The engine configuration every WALI module is compiled for.
-/// The engine. `interruptible`: compiled code checks the epoch, so a
-/// signal reaches a guest handler even in a loop without host calls (see
-/// emu::signal); it costs up to a few tenths on tight loops, so only guests
-/// that can install handlers get it.
+/// The engine guests run on. `interruptible`: compiled code checks the
+/// epoch, so a signal reaches a guest handler even in a loop without host
+/// calls (see emu::signal); it costs up to a few tenths on tight loops, so
+/// only guests that can install handlers get it.
+///
+/// It loads compiled modules and compiles none: setting Cranelift up for
+/// the host (probing the CPU's features) was a tenth of a cached start. A
+/// module missing from the cache is compiled by [`compiler_for`] this
+/// engine, made only then.
 pub fn engine(interruptible: bool) -> Result<Engine> {
     let mut config = Config::new();
     config
         .wasm_threads(true)
         .shared_memory(true)
-        .cranelift_opt_level(OptLevel::Speed)
         .epoch_interruption(interruptible)
         // Registering each compiled function's unwind tables with the system
         // unwinder costs start-up and serves only native debuggers: host
         // panics never unwind through Wasm frames (wasmtime stops them at
         // the boundary) and Wasm backtraces walk frame pointers.
-        .native_unwind_info(false);
+        .native_unwind_info(false)
+        .enable_compiler(false);
     let engine = Engine::new(&config)?;
     crate::emu::signal::watch(&engine);
     Ok(engine)
 }
 
-/// The module's bytes (text modules are accepted for tests and experiments).
-fn read_module(path: &std::path::Path) -> Result<Vec<u8>> {
-    let raw = std::fs::read(path).with_context(|| format!("cannot read module {}", path.display()))?;
-    let wasm = wat::parse_bytes(&raw).with_context(|| format!("{} is not a WebAssembly module", path.display()))?;
-    // A binary module comes back borrowed: keep the bytes read, uncopied.
-    Ok(match wasm {
-        std::borrow::Cow::Borrowed(_) => raw,
-        std::borrow::Cow::Owned(text) => text,
-    })
-}
-
-/// Whether the module can install signal handlers (imports rt_sigaction).
-/// An unparsable module says yes; compiling it reports what is wrong.
-fn installs_handlers(wasm: &[u8]) -> bool {
-    let imports = wasmparser::Parser::new(0).parse_all(wasm).find_map(|p| match p {
-        Ok(wasmparser::Payload::ImportSection(s)) => Some(s),
-        _ => None,
-    });
-    let Some(imports) = imports else { return false };
-    imports.into_imports().any(|i| i.map_or(true, |i| i.module == "wali" && i.name == "SYS_rt_sigaction"))
+/// An engine that compiles for `engine`: its configuration, with Cranelift.
+fn compiler_for(engine: &Engine) -> Result<Engine> {
+    let mut config = engine.config().clone();
+    config.enable_compiler(true).cranelift_opt_level(OptLevel::Speed);
+    Ok(Engine::new(&config)?)
 }
 
 /// Compiles (or loads from the cache) the rewritten form of `wasm`.
 pub fn load_bytes(engine: &Engine, wasm: &[u8], cache_dir: Option<&std::path::Path>) -> Result<Module> {
-    cache::load_or_compile(engine, wasm, cache_dir, || {
-        let rewritten = rewrite(wasm)?;
-        with_signals_blocked(|| Ok(Module::new(engine, rewritten)?))
-    })
+    cache::load_or_compile(engine, blake3::hash(wasm).as_bytes(), cache_dir, || compile(engine, wasm))
+}
+
+/// Loads (from the cache) or compiles a module file, read whole only to
+/// compile it.
+pub fn load_file(engine: &Engine, file: &ModuleFile, cache_dir: Option<&std::path::Path>) -> Result<Module> {
+    cache::load_or_compile(engine, file.digest(), cache_dir, || compile(engine, &file.bytes()?))
+}
+
+/// The compiled (serialized) form of the rewritten `wasm`, for `engine`.
+fn compile(engine: &Engine, wasm: &[u8]) -> Result<Vec<u8>> {
+    let rewritten = rewrite(wasm)?;
+    let compiler = compiler_for(engine)?;
+    with_signals_blocked(|| Ok(compiler.precompile_module(&rewritten)?))
 }
 
 /// Runs `f` with every signal blocked, so threads it starts (the
@@ -141,10 +143,9 @@ fn with_signals_blocked<T>(f: impl FnOnce() -> T) -> T {
 }
 
 pub fn run(opts: RunOptions) -> Result<Outcome> {
-    let wasm = read_module(&opts.module)?;
-    let engine = engine(installs_handlers(&wasm))?;
-    let module = load_bytes(&engine, &wasm, opts.cache_dir.as_deref())
-        .with_context(|| format!("cannot load {}", opts.module.display()))?;
+    let engine = engine(opts.module.installs_handlers())?;
+    let module = load_file(&engine, &opts.module, opts.cache_dir.as_deref())
+        .with_context(|| format!("cannot load {}", opts.module.path.display()))?;
     crate::limits::activate(opts.limits, opts.gate, opts.carried_limits)?;
     let interface = match opts.interface {
         Some(i) => i,
@@ -153,7 +154,7 @@ pub fn run(opts: RunOptions) -> Result<Outcome> {
     let start = module.get_export("_start");
     if !matches!(start, Some(ExternType::Func(ref f)) if f.params().len() == 0 && f.results().len() == 0) {
         let what = if interface == Interface::Wasi { "a WASI command" } else { "a WALI program" };
-        bail!("{} has no `_start: () -> ()` export; is it {what}?", opts.module.display());
+        bail!("{} has no `_start: () -> ()` export; is it {what}?", opts.module.path.display());
     }
     let app_memory = wasi::memory_for(&engine, &module)?;
     let argv = opts
@@ -171,13 +172,20 @@ pub fn run(opts: RunOptions) -> Result<Outcome> {
     // guest's (the WASI shim's preopens included).
     crate::fdspace::seal()?;
     let process = Process::new(opts.env, opts.on_exit, opts.exec_handover);
+    // Like the compiler's threads, the watchdog leaves signals to the guest.
+    with_signals_blocked(|| crate::limits::watch(process.clone()));
+    // The kernel backstop stands before any Wasm runs, the WASI shim's
+    // start-up (opening the preopens) included.
+    if let Some(hook) = opts.before_guest {
+        hook()?;
+    }
     let mut linker = Linker::new(&engine);
     let mut store = match interface {
         Interface::Wali => {
             let guest = Guest::new(LinearMemory::new(app_memory.clone()), argv.into(), process.clone(), opts.gate);
             let store = new_store(&module, guest);
             define_imports(&mut linker, &module, &[MEMORY_MODULE], opts.gate)
-                .with_context(|| format!("cannot link {}", opts.module.display()))?;
+                .with_context(|| format!("cannot link {}", opts.module.path.display()))?;
             linker.define(&store, MEMORY_MODULE, MEMORY_NAME, app_memory)?;
             process.set_spawner(Spawner { linker: linker.clone(), module: module.clone() });
             store
@@ -194,11 +202,6 @@ pub fn run(opts: RunOptions) -> Result<Outcome> {
             store
         }
     };
-    // Like the compiler's threads, the watchdog leaves signals to the guest.
-    with_signals_blocked(|| crate::limits::watch(process.clone()));
-    if let Some(hook) = opts.before_guest {
-        hook()?;
-    }
     let result = instantiate(&linker, &mut store, &module, true).and_then(|instance| {
         if interface == Interface::Wali {
             store.data_mut().table = instance.get_table(&mut store, TABLE_EXPORT);
@@ -209,7 +212,7 @@ pub fn run(opts: RunOptions) -> Result<Outcome> {
         Ok(()) => Ending::Process(Outcome::Exited(0)),
         // Anything but a stop or a trap (an import the host cannot
         // satisfy, say) is a failure to start the guest, not its fault.
-        Err(e) => ending(e).map_err(|e| e.context(format!("cannot start {}", opts.module.display())))?,
+        Err(e) => ending(e).map_err(|e| e.context(format!("cannot start {}", opts.module.path.display())))?,
     };
     let outcome = match ending {
         Ending::Process(outcome) => outcome,

@@ -1,0 +1,199 @@
+//! A module file as start-up reads it: one pass through a small buffer
+//! gives its imports (they sit near the front) and the BLAKE3 digest the
+//! compiled-module cache is keyed by. The bytes are not kept: only a module
+//! missing from the cache is read whole, to be compiled. Reading a whole
+//! module into fresh heap pages cost more than hashing it (each new page is
+//! a fault), and a cached module never needs them.
+
+use crate::wasi::Interface;
+use anyhow::{Context, Result, bail};
+use std::borrow::Cow;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+/// The streaming buffer: a few pages, reused for the whole file.
+const CHUNK: usize = 16 << 10;
+
+/// (module, name) of each import.
+type Imports = Vec<(String, String)>;
+
+pub struct ModuleFile {
+    pub path: PathBuf,
+    /// `None` when the binary could not be parsed as far as its imports
+    /// (compiling it says what is wrong).
+    imports: Option<Imports>,
+    digest: [u8; 32],
+    /// A text module's binary form (text is converted at once).
+    binary: Option<Vec<u8>>,
+}
+
+impl ModuleFile {
+    pub fn open(path: &Path) -> Result<ModuleFile> {
+        let read = || -> std::io::Result<_> {
+            let mut file = std::fs::File::open(path)?;
+            let (prefix, imports) = read_imports(&mut file)?;
+            Ok((file, prefix, imports))
+        };
+        let (mut file, prefix, imports) = read().with_context(|| format!("cannot read module {}", path.display()))?;
+        if !prefix.starts_with(b"\0asm") {
+            let mut text = prefix;
+            file.read_to_end(&mut text).with_context(|| format!("cannot read module {}", path.display()))?;
+            let binary = wat::parse_bytes(&text)
+                .with_context(|| format!("{} is not a WebAssembly module", path.display()))?
+                .into_owned();
+            let (_, imports) = read_imports(&mut binary.as_slice())?;
+            let digest = blake3::hash(&binary).into();
+            return Ok(ModuleFile { path: path.to_owned(), imports, digest, binary: Some(binary) });
+        }
+        let mut hasher = blake3::Hasher::new();
+        hasher.update(&prefix);
+        let mut buf = vec![0; CHUNK];
+        loop {
+            match file.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => {
+                    hasher.update(&buf[..n]);
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e).with_context(|| format!("cannot read module {}", path.display())),
+            }
+        }
+        Ok(ModuleFile { path: path.to_owned(), imports, digest: hasher.finalize().into(), binary: None })
+    }
+
+    /// The BLAKE3 digest of the binary module.
+    pub fn digest(&self) -> &[u8; 32] {
+        &self.digest
+    }
+
+    /// WASI if the module imports from `wasi_snapshot_preview1` and not
+    /// from `wali`.
+    pub fn interface(&self) -> Interface {
+        let imports_from = |m: &str| self.imports.iter().flatten().any(|(module, _)| module == m);
+        if imports_from(crate::wasi::WASI_MODULE) && !imports_from(crate::linker::WALI) {
+            Interface::Wasi
+        } else {
+            Interface::Wali
+        }
+    }
+
+    /// Whether the module can install signal handlers (imports
+    /// rt_sigaction). An unparsable module says yes; compiling it reports
+    /// what is wrong.
+    pub fn installs_handlers(&self) -> bool {
+        self.imports.as_ref().is_none_or(|imports| {
+            imports.iter().any(|(module, name)| module == crate::linker::WALI && name == "SYS_rt_sigaction")
+        })
+    }
+
+    /// The whole binary module, to compile it: read again, and refused if
+    /// it is no longer what was hashed (its compiled form is stored under
+    /// that digest).
+    pub fn bytes(&self) -> Result<Cow<'_, [u8]>> {
+        if let Some(binary) = &self.binary {
+            return Ok(Cow::Borrowed(binary));
+        }
+        let bytes = std::fs::read(&self.path).with_context(|| format!("cannot read module {}", self.path.display()))?;
+        if blake3::hash(&bytes) != self.digest {
+            bail!("module {} changed while it was being loaded", self.path.display());
+        }
+        Ok(Cow::Owned(bytes))
+    }
+}
+
+/// Reads `file` up to the end of its import section (or to the first
+/// section that cannot precede one), returning what was read and the
+/// imports; `None` for a binary that does not parse that far.
+fn read_imports(file: &mut impl Read) -> std::io::Result<(Vec<u8>, Option<Imports>)> {
+    use wasmparser::{Chunk, Payload};
+    let mut buf = Vec::with_capacity(CHUNK);
+    let mut parser = wasmparser::Parser::new(0);
+    let (mut at, mut eof) = (0, false);
+    loop {
+        match parser.parse(&buf[at..], eof) {
+            Ok(Chunk::NeedMoreData(hint)) if !eof => {
+                let start = buf.len();
+                buf.resize(start + (hint as usize).max(CHUNK), 0);
+                let n = loop {
+                    match file.read(&mut buf[start..]) {
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        other => break other?,
+                    }
+                };
+                buf.truncate(start + n);
+                eof = n == 0;
+            }
+            Ok(Chunk::Parsed { consumed, payload }) => {
+                at += consumed;
+                let imports = match payload {
+                    Payload::Version { .. } | Payload::TypeSection(_) | Payload::CustomSection(_) => continue,
+                    Payload::ImportSection(reader) => reader
+                        .into_imports()
+                        .map(|i| i.map(|i| (i.module.to_owned(), i.name.to_owned())))
+                        .collect::<Result<Vec<_>, _>>()
+                        .ok(),
+                    // Past where imports can be: there are none.
+                    _ => Some(Vec::new()),
+                };
+                return Ok((buf, imports));
+            }
+            _ => return Ok((buf, None)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ModuleFile;
+    use crate::wasi::Interface;
+
+    fn module_file(name: &str, bytes: &[u8]) -> (tempfile::TempDir, ModuleFile) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let file = ModuleFile::open(&path).unwrap();
+        (dir, file)
+    }
+
+    /// A module larger than the streaming buffer: its digest is that of
+    /// all its bytes, and its imports come from the front.
+    #[test]
+    fn streams_digest_and_imports() {
+        let wat = format!(
+            r#"(module (import "wasi_snapshot_preview1" "proc_exit" (func (param i32)))
+                 (memory 1) (data (i32.const 0) "{}"))"#,
+            "x".repeat(100_000)
+        );
+        let binary = wat::parse_str(&wat).unwrap();
+        let (_dir, file) = module_file("app.wasm", &binary);
+        assert_eq!(file.digest(), blake3::hash(&binary).as_bytes());
+        assert_eq!(file.interface(), Interface::Wasi);
+        assert!(!file.installs_handlers());
+        assert_eq!(&*file.bytes().unwrap(), &binary[..]);
+    }
+
+    #[test]
+    fn text_modules_are_converted_and_hashed_as_binary() {
+        let wat = r#"(module (import "wali" "SYS_rt_sigaction" (func (param i32 i32 i32 i32) (result i64))))"#;
+        let (_dir, file) = module_file("app.wat", wat.as_bytes());
+        let binary = wat::parse_str(wat).unwrap();
+        assert_eq!(file.digest(), blake3::hash(&binary).as_bytes());
+        assert_eq!(file.interface(), Interface::Wali);
+        assert!(file.installs_handlers());
+    }
+
+    #[test]
+    fn a_module_changed_after_hashing_is_not_compiled() {
+        let (dir, file) = module_file("app.wasm", &wat::parse_str("(module)").unwrap());
+        std::fs::write(dir.path().join("app.wasm"), wat::parse_str("(module (memory 1))").unwrap()).unwrap();
+        let err = file.bytes().unwrap_err().to_string();
+        assert!(err.contains("changed while it was being loaded"), "{err}");
+    }
+
+    #[test]
+    fn an_unparsable_binary_may_install_handlers() {
+        let (_dir, file) = module_file("bad.wasm", b"\0asm\x01\0\0\0\x02\xff\xff");
+        assert!(file.installs_handlers());
+        assert_eq!(file.interface(), Interface::Wali);
+    }
+}
