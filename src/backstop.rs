@@ -1,6 +1,7 @@
 //! The kernel backstop of a run: the policy's seccomp filter and Landlock
 //! ruleset, derived by the `policy` crate from how wali-core carries out
-//! each guest syscall, installed just before the guest's first instruction.
+//! each guest syscall, installed before any Wasm runs (the WASI shim's
+//! start-up included).
 
 use crate::gate::PolicyGate;
 use policy::landlock::{self, Enforced, Rule};

@@ -234,6 +234,30 @@ fn inspect_reports_interface_syscalls_and_a_policy() {
     assert_eq!(capture(waligate().args(["policy", "check"]).arg(&p)).status, 0);
 }
 
+/// The kernel backstop stands before any Wasm runs: the WASI shim opens
+/// its preopens under it (its first calls come after both layers).
+#[test]
+fn the_backstop_precedes_the_shims_start_up() {
+    let dir = scratch();
+    let log = dir.path().join("audit.jsonl");
+    let r = capture(
+        waligate()
+            .args(["run", "--audit"])
+            .arg(&log)
+            .args(["--audit-level", "all", "--dir"])
+            .arg(format!("{}::/", dir.path().display()))
+            .arg(wasi_guest("wasi_hello")),
+    );
+    assert_eq!((r.status, r.stderr.as_str()), (0, ""));
+    let ev = all_events(&log);
+    let first: Vec<(&str, &str)> =
+        ev.iter().take(3).map(|e| (e["event"].as_str().unwrap(), e["layer"].as_str().unwrap_or("-"))).collect();
+    assert_eq!(first, [("backstop", "landlock"), ("backstop", "seccomp"), ("syscall", "wasi")]);
+    let init: Vec<&str> =
+        ev.iter().filter(|e| e["wasi"] == "__waligate_init").map(|e| e["syscall"].as_str().unwrap()).collect();
+    assert!(init.contains(&"openat"), "the shim opens its preopen: {init:?}");
+}
+
 #[test]
 fn wasi_calls_are_attributed_in_the_trail() {
     let dir = scratch();
