@@ -157,6 +157,39 @@ fn trap_exits_134_with_backtrace() {
     assert!(r.stderr.contains("deep_inside"), "backtrace names the function: {}", r.stderr);
 }
 
+/// An entry that does not load (damaged, or from another wasmtime) is
+/// compiled again and replaced, never run.
+#[test]
+fn an_unusable_cache_entry_is_compiled_again() {
+    let dir = scratch();
+    let cache = dir.path().join("cache");
+    let m = module(
+        &dir,
+        "damaged.wat",
+        r#"(module (import "wali" "__proc_exit" (func $e (param i32)))
+             (memory (export "memory") 1) (func (export "_start") (call $e (i32.const 4))))"#,
+    );
+    let start = || {
+        capture(
+            waligate()
+                .env("WALIGATE_CACHE_DIR", &cache)
+                .env("WALIGATE_LOG", "wali_core::cache=debug")
+                .arg("run")
+                .arg(&m),
+        )
+    };
+    assert_eq!(start().status, 4);
+    let entry = std::fs::read_dir(&cache).unwrap().next().unwrap().unwrap().path();
+    std::fs::write(&entry, b"\x7fELF not a compiled module").unwrap();
+    let damaged = start();
+    assert_eq!(damaged.status, 4);
+    assert!(damaged.stderr.contains("ignoring unusable cache entry"), "{}", damaged.stderr);
+    assert!(damaged.stderr.contains("stored compiled module in cache"), "{}", damaged.stderr);
+    let again = start();
+    assert_eq!(again.status, 4);
+    assert!(again.stderr.contains("loaded compiled module from cache"), "{}", again.stderr);
+}
+
 #[test]
 fn second_start_uses_the_cache() {
     let dir = scratch();

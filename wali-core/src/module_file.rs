@@ -3,7 +3,9 @@
 //! compiled-module cache is keyed by. The bytes are not kept: only a module
 //! missing from the cache is read whole, to be compiled. Reading a whole
 //! module into fresh heap pages cost more than hashing it (each new page is
-//! a fault), and a cached module never needs them.
+//! a fault), and a cached module never needs them. A module that cannot be
+//! read twice (a pipe, `<(...)`) or that is text is kept whole from the
+//! first read.
 
 use crate::wasi::Interface;
 use anyhow::{Context, Result, bail};
@@ -23,7 +25,8 @@ pub struct ModuleFile {
     /// (compiling it says what is wrong).
     imports: Option<Imports>,
     digest: [u8; 32],
-    /// A text module's binary form (text is converted at once).
+    /// The binary module kept from the first read (text, converted at
+    /// once, or a file that is not a regular one).
     binary: Option<Vec<u8>>,
 }
 
@@ -31,16 +34,23 @@ impl ModuleFile {
     pub fn open(path: &Path) -> Result<ModuleFile> {
         let read = || -> std::io::Result<_> {
             let mut file = std::fs::File::open(path)?;
+            let regular = file.metadata()?.is_file();
             let (prefix, imports) = read_imports(&mut file)?;
-            Ok((file, prefix, imports))
+            Ok((file, regular, prefix, imports))
         };
-        let (mut file, prefix, imports) = read().with_context(|| format!("cannot read module {}", path.display()))?;
-        if !prefix.starts_with(b"\0asm") {
-            let mut text = prefix;
-            file.read_to_end(&mut text).with_context(|| format!("cannot read module {}", path.display()))?;
-            let binary = wat::parse_bytes(&text)
+        let (mut file, regular, prefix, imports) =
+            read().with_context(|| format!("cannot read module {}", path.display()))?;
+        if !regular || !prefix.starts_with(b"\0asm") {
+            let mut bytes = prefix;
+            file.read_to_end(&mut bytes).with_context(|| format!("cannot read module {}", path.display()))?;
+            // Text converts to a new binary; a binary comes back borrowed.
+            let converted = match wat::parse_bytes(&bytes)
                 .with_context(|| format!("{} is not a WebAssembly module", path.display()))?
-                .into_owned();
+            {
+                Cow::Borrowed(_) => None,
+                Cow::Owned(binary) => Some(binary),
+            };
+            let binary = converted.unwrap_or(bytes);
             let (_, imports) = read_imports(&mut binary.as_slice())?;
             let digest = blake3::hash(&binary).into();
             return Ok(ModuleFile { path: path.to_owned(), imports, digest, binary: Some(binary) });
@@ -180,6 +190,25 @@ mod tests {
         assert_eq!(file.digest(), blake3::hash(&binary).as_bytes());
         assert_eq!(file.interface(), Interface::Wali);
         assert!(file.installs_handlers());
+    }
+
+    /// A pipe cannot be read twice: its module is kept from the first read.
+    #[test]
+    fn a_module_from_a_pipe_is_kept() {
+        let binary = wat::parse_str(r#"(module (import "wali" "SYS_getpid" (func (result i64))))"#).unwrap();
+        let mut fds = [0; 2];
+        // SAFETY: pipe(2) fills the two-element array; both ends are closed below.
+        assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+        // SAFETY: writes our buffer (smaller than a pipe's capacity) to the write end.
+        assert_eq!(unsafe { libc::write(fds[1], binary.as_ptr().cast(), binary.len()) }, binary.len() as isize);
+        // SAFETY: closes the write end, so the read end reaches end of file.
+        unsafe { libc::close(fds[1]) };
+        let file = ModuleFile::open(std::path::Path::new(&format!("/proc/self/fd/{}", fds[0]))).unwrap();
+        // SAFETY: closes the read end, which `open` read to its end.
+        unsafe { libc::close(fds[0]) };
+        assert_eq!(&*file.bytes().unwrap(), &binary[..]);
+        assert_eq!(file.digest(), blake3::hash(&binary).as_bytes());
+        assert_eq!(file.interface(), Interface::Wali);
     }
 
     #[test]
