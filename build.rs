@@ -5,11 +5,6 @@ use std::path::PathBuf;
 use std::process::Command;
 
 fn main() {
-    // Relative relocations packed (DT_RELR, glibc 2.36): the dynamic
-    // loader reads a few KiB instead of 650 KiB of `.rela.dyn` entries at
-    // every start, about 0.2 ms of a short run. Ignored by a linker or libc
-    // without it.
-    println!("cargo:rustc-link-arg-bins=-Wl,-z,pack-relative-relocs");
     let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").unwrap());
     let out = PathBuf::from(std::env::var("OUT_DIR").unwrap());
     let shim = root.join("wasi-shim");
