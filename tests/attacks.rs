@@ -104,8 +104,8 @@ fn host_descriptors_are_out_of_reach() {
     }
 }
 
-#[test]
-fn proc_and_links_into_it_reach_neither_host_memory_nor_host_files() {
+/// What `attack_proc` prints when every attempt is refused.
+fn proc_attack_refused() -> String {
     let attempts = [
         "/proc/self/mem rw",
         "/proc/self/mem r",
@@ -127,6 +127,12 @@ fn proc_and_links_into_it_reach_neither_host_memory_nor_host_files() {
     expected += "chmod policy = -EACCES\nrename audit log = -EACCES\nlink audit log = -EACCES\n\
                  unlink audit log = -EACCES\nsymlink to the audit log: -EACCES\n\
                  chmod through the symlink = -EACCES\nsymlink naming the audit log = -EACCES\n";
+    expected
+}
+
+#[test]
+fn proc_and_links_into_it_reach_neither_host_memory_nor_host_files() {
+    let expected = proc_attack_refused();
     for profile in PROFILES {
         let dir = scratch();
         let policy_file = format!("{profile}-probing.json");
@@ -143,6 +149,33 @@ fn proc_and_links_into_it_reach_neither_host_memory_nor_host_files() {
         let policy_text = std::fs::read_to_string(dir.path().join(&policy_file)).unwrap();
         assert!(policy_text.contains(r#""id": "probing""#), "{profile}: the policy file changed");
     }
+}
+
+/// The host's own checks (what an opened descriptor is, what a path
+/// names) make stat calls. A policy refusing those calls to the guest, with
+/// no fs grants for the engine or Landlock to add, must not get the kernel
+/// filter to refuse them to the host too: the checks would find nothing
+/// and let /proc/self/mem and the audit log through.
+#[test]
+fn a_policy_refusing_stat_calls_leaves_the_hosts_own_checks_standing() {
+    let dir = scratch();
+    let policy = dir.path().join("no-stat.json");
+    std::fs::write(
+        &policy,
+        r#"{"version": 1, "extends": "unrestricted", "mode": "enforce", "rules": [{"id": "no-stat",
+            "syscalls": ["newfstatat", "fstat", "fstatfs", "statx", "execve"], "action": "errno", "errno": "EPERM"}]}"#,
+    )
+    .unwrap();
+    std::os::unix::fs::symlink("audit.jsonl", dir.path().join("audit-alias")).unwrap();
+    let r = capture(
+        waligate()
+            .current_dir(dir.path())
+            .args(["run", "--policy", "no-stat.json", "--audit", "audit.jsonl"])
+            .arg(guest("attack_proc"))
+            .args(["audit.jsonl", "no-stat.json"]),
+    );
+    assert_eq!((r.status, r.stdout.as_str()), (0, proc_attack_refused().as_str()), "{}", r.stderr);
+    assert_trail_intact(dir.path(), "exited", 0);
 }
 
 #[test]

@@ -12,6 +12,12 @@ use std::path::{Component, Path, PathBuf};
 /// Most symlinks followed in one resolution (the kernel's limit).
 const MAX_LINKS: usize = 40;
 
+/// Whether looking at a path failed because it names nothing there (the
+/// kernel fails the guest's call alike), not because it could not look.
+fn names_nothing(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG))
+}
+
 /// Where descriptor `fd` points, as the kernel says (`/proc/self/fd/N`).
 pub fn fd_path(fd: i32) -> Option<PathBuf> {
     std::fs::read_link(format!("/proc/self/fd/{fd}")).ok()
@@ -34,7 +40,8 @@ const AT_FDCWD: i32 = -100;
 
 /// Resolves `path` (relative to `dirfd`). Components that do not exist are
 /// kept as written; the last one is not followed when `follow` is false.
-/// `None` when the base directory cannot be known or links loop.
+/// `None` when the base directory cannot be known, links loop, or a
+/// component cannot be looked at (it could be a link).
 pub fn resolve(dirfd: Option<i32>, path: &[u8], follow: bool) -> Option<PathBuf> {
     resolve_with(dirfd, path, follow, fd_path)
 }
@@ -80,6 +87,9 @@ pub fn resolve_with(
                             pending.push(target);
                             break;
                         }
+                        // Missing components are kept as written; one that
+                        // cannot be looked at may be a link: not resolved.
+                        Some(Err(e)) if !names_nothing(&e) => return None,
                         _ => out = next,
                     }
                 }

@@ -209,8 +209,13 @@ pub fn names_host_file(call: &crate::decode::Call<'_>) -> bool {
         let is_host = |flags: i32| {
             // SAFETY: fstatat writes the local struct; the path is a C string.
             let mut st: libc::stat = unsafe { std::mem::zeroed() };
-            let found = unsafe { libc::fstatat(dirfd, path.as_ptr(), &mut st, flags) } == 0;
-            found.then_some((files.contains(&(st.st_dev, st.st_ino)), st.st_mode & libc::S_IFMT == libc::S_IFLNK))
+            if unsafe { libc::fstatat(dirfd, path.as_ptr(), &mut st, flags) } != 0 {
+                // A path that names nothing (the call fails alike) is no
+                // host file; one the host may not look at might be.
+                let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
+                return (!names_nothing(errno)).then_some((true, false));
+            }
+            Some((files.contains(&(st.st_dev, st.st_ino)), st.st_mode & libc::S_IFMT == libc::S_IFLNK))
         };
         match is_host(libc::AT_SYMLINK_NOFOLLOW) {
             Some((true, _)) => true,
@@ -220,6 +225,12 @@ pub fn names_host_file(call: &crate::decode::Call<'_>) -> bool {
             _ => false,
         }
     })
+}
+
+/// Errors that say a path names nothing: the kernel fails a guest's call on
+/// it the same way.
+fn names_nothing(errno: i32) -> bool {
+    matches!(errno, libc::ENOENT | libc::ENOTDIR | libc::ELOOP | libc::ENAMETOOLONG)
 }
 
 /// Path calls that change a file or its name (looking at one, as stat
@@ -322,22 +333,27 @@ pub fn is_sensitive_proc_path(path: &[u8]) -> bool {
 /// it is one of the host's files or a sensitive procfs entry. Checking what
 /// was opened, not the path asked for, leaves no link or race to exploit.
 pub fn vet_opened(fd: i32) -> Result<(), crate::errno::Errno> {
-    let Some(st) = identity(fd) else { return Ok(()) };
+    let refuse = || {
+        // SAFETY: closes the descriptor the guest's call just created.
+        unsafe { libc::close(fd) };
+        Err(crate::errno::Errno(libc::EACCES))
+    };
+    // What cannot be identified is not handed over: it could be anything.
+    let Some(st) = identity(fd) else { return refuse() };
     let host = HOST_FILES.read().is_ok_and(|f| f.contains(&(st.st_dev, st.st_ino)));
-    // procfs, like every virtual file system, has an anonymous device.
+    // procfs, like every virtual file system, has an anonymous device; one
+    // whose type cannot be read is checked as procfs would be.
     let proc = !host && libc::major(st.st_dev) == 0 && {
         // SAFETY: fstatfs writes the local struct.
         let mut fs: libc::statfs = unsafe { std::mem::zeroed() };
         let ok = unsafe { libc::fstatfs(fd, &mut fs) } == 0;
-        ok && fs.f_type == PROC_SUPER_MAGIC
+        !ok || fs.f_type == PROC_SUPER_MAGIC
     };
     let sensitive = proc
         && std::fs::read_link(format!("/proc/self/fd/{fd}"))
             .map_or(true, |p| is_sensitive_proc_path(std::os::unix::ffi::OsStrExt::as_bytes(p.as_os_str())));
     if host || sensitive {
-        // SAFETY: closes the descriptor the guest's call just created.
-        unsafe { libc::close(fd) };
-        return Err(crate::errno::Errno(libc::EACCES));
+        return refuse();
     }
     Ok(())
 }
