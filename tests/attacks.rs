@@ -151,31 +151,112 @@ fn proc_and_links_into_it_reach_neither_host_memory_nor_host_files() {
     }
 }
 
+/// A policy in `dir`, `refusing.json`: everything allowed (no fs grants,
+/// so no engine path check and no Landlock) but `calls` and execve (with
+/// execve allowed, the filter keeps what a fresh waligate needs).
+fn refusing(dir: &Path, calls: &[&str]) -> &'static str {
+    let calls: Vec<String> = calls.iter().chain(&["execve"]).map(|c| format!("{c:?}")).collect();
+    let text = format!(
+        r#"{{"version": 1, "extends": "unrestricted", "mode": "enforce", "rules": [{{"id": "refusing",
+            "syscalls": [{}], "action": "errno", "errno": "EPERM"}}]}}"#,
+        calls.join(", ")
+    );
+    std::fs::write(dir.join("refusing.json"), text).unwrap();
+    "refusing.json"
+}
+
 /// The host's own checks (what an opened descriptor is, what a path
-/// names) make stat calls. A policy refusing those calls to the guest, with
-/// no fs grants for the engine or Landlock to add, must not get the kernel
-/// filter to refuse them to the host too: the checks would find nothing
-/// and let /proc/self/mem and the audit log through.
+/// names) make stat calls. A policy refusing those calls to the guest must
+/// not get the kernel filter to refuse them to the host too: the checks
+/// would find nothing and let /proc/self/mem and the audit log through.
 #[test]
 fn a_policy_refusing_stat_calls_leaves_the_hosts_own_checks_standing() {
     let dir = scratch();
-    let policy = dir.path().join("no-stat.json");
-    std::fs::write(
-        &policy,
-        r#"{"version": 1, "extends": "unrestricted", "mode": "enforce", "rules": [{"id": "no-stat",
-            "syscalls": ["newfstatat", "fstat", "fstatfs", "statx", "execve"], "action": "errno", "errno": "EPERM"}]}"#,
-    )
-    .unwrap();
+    let policy = refusing(dir.path(), &["newfstatat", "fstat", "fstatfs", "statx"]);
     std::os::unix::fs::symlink("audit.jsonl", dir.path().join("audit-alias")).unwrap();
     let r = capture(
         waligate()
             .current_dir(dir.path())
-            .args(["run", "--policy", "no-stat.json", "--audit", "audit.jsonl"])
+            .args(["run", "--policy", policy, "--audit", "audit.jsonl"])
             .arg(guest("attack_proc"))
-            .args(["audit.jsonl", "no-stat.json"]),
+            .args(["audit.jsonl", policy]),
     );
     assert_eq!((r.status, r.stdout.as_str()), (0, proc_attack_refused().as_str()), "{}", r.stderr);
     assert_trail_intact(dir.path(), "exited", 0);
+}
+
+/// A descriptor the vetting refuses (here /proc/self/mem) is closed by the
+/// host, under a policy refusing `close` to the guest too: none is left
+/// for the guest to find at the number the open would have returned.
+#[test]
+fn a_refused_descriptor_is_closed_whatever_the_policy() {
+    let dir = scratch();
+    let policy = refusing(dir.path(), &["close"]);
+    let m = dir.path().join("leak.wat");
+    std::fs::write(
+        &m,
+        r#"(module
+  (import "wali" "SYS_openat" (func $openat (param i32 i32 i32 i32) (result i64)))
+  (import "wali" "SYS_fcntl" (func $fcntl (param i32 i32 i32) (result i64)))
+  (import "wali" "__proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "/proc/self/mem\00")
+  (func (export "_start")
+    (local $free i32)
+    ;; The lowest free descriptor (F_GETFD fails on it): where the open lands.
+    (local.set $free (i32.const 3))
+    (block $found
+      (loop $next
+        (br_if $found (i64.lt_s (call $fcntl (local.get $free) (i32.const 1) (i32.const 0)) (i64.const 0)))
+        (local.set $free (i32.add (local.get $free) (i32.const 1)))
+        (br $next)))
+    ;; Refused: exit 100 if it opened.
+    (if (i64.ge_s (call $openat (i32.const -100) (i32.const 16) (i32.const 2) (i32.const 0)) (i64.const 0))
+      (then (call $exit (i32.const 100))))
+    ;; Left open there: exit with its number.
+    (if (i64.ge_s (call $fcntl (local.get $free) (i32.const 1) (i32.const 0)) (i64.const 0))
+      (then (call $exit (local.get $free))))
+    (call $exit (i32.const 0))))"#,
+    )
+    .unwrap();
+    let r = capture(waligate().current_dir(dir.path()).args(["run", "--policy", policy]).arg(&m));
+    assert_eq!((r.status, r.stderr.as_str()), (0, ""));
+}
+
+/// The wall-time watchdog sleeps between checks: a policy refusing sleeps
+/// to the guest leaves the watchdog its own, and the limit holds.
+#[test]
+fn time_limits_hold_under_a_policy_refusing_sleep() {
+    let dir = scratch();
+    let policy = refusing(dir.path(), &["clock_nanosleep", "nanosleep"]);
+    let mut child = waligate()
+        .current_dir(dir.path())
+        .args(["run", "--policy", policy, "--limit", "wall_time_ms=300"])
+        .arg(guest("attack_bombs"))
+        .arg("loop")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // A guest the limit does not stop would loop forever: give it 10 s.
+    let start = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if start.elapsed() > std::time::Duration::from_secs(10) {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("the wall-time limit did not end the guest");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert_eq!(
+        (status.code(), stderr.as_str()),
+        (Some(137), "waligate: guest killed: wall_time_ms limit exceeded (300 ms)\n")
+    );
 }
 
 #[test]
