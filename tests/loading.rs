@@ -4,7 +4,7 @@
 
 mod common;
 use common::*;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Writes `wat` to a file in `dir` and returns its path.
 fn module(dir: &tempfile::TempDir, name: &str, wat: &str) -> PathBuf {
@@ -157,19 +157,19 @@ fn trap_exits_134_with_backtrace() {
     assert!(r.stderr.contains("deep_inside"), "backtrace names the function: {}", r.stderr);
 }
 
-/// An entry that does not load (damaged, or from another wasmtime) is
-/// compiled again and replaced, never run.
-#[test]
-fn an_unusable_cache_entry_is_compiled_again() {
-    let dir = scratch();
-    let cache = dir.path().join("cache");
+/// Runs of a module in `dir` exiting with `status`, with the module cache
+/// in `cache` and its diagnostics on stderr.
+fn cached_runs(dir: &tempfile::TempDir, cache: &Path, status: i32) -> impl Fn() -> Run {
     let m = module(
-        &dir,
-        "damaged.wat",
-        r#"(module (import "wali" "__proc_exit" (func $e (param i32)))
-             (memory (export "memory") 1) (func (export "_start") (call $e (i32.const 4))))"#,
+        dir,
+        "cached.wat",
+        &format!(
+            r#"(module (import "wali" "__proc_exit" (func $e (param i32)))
+                 (memory (export "memory") 1) (func (export "_start") (call $e (i32.const {status}))))"#
+        ),
     );
-    let start = || {
+    let cache = cache.to_owned();
+    move || {
         capture(
             waligate()
                 .env("WALIGATE_CACHE_DIR", &cache)
@@ -177,7 +177,16 @@ fn an_unusable_cache_entry_is_compiled_again() {
                 .arg("run")
                 .arg(&m),
         )
-    };
+    }
+}
+
+/// An entry that does not load (damaged, or from another wasmtime) is
+/// compiled again and replaced, never run.
+#[test]
+fn an_unusable_cache_entry_is_compiled_again() {
+    let dir = scratch();
+    let cache = dir.path().join("cache");
+    let start = cached_runs(&dir, &cache, 4);
     assert_eq!(start().status, 4);
     let entry = std::fs::read_dir(&cache).unwrap().next().unwrap().unwrap().path();
     std::fs::write(&entry, b"\x7fELF not a compiled module").unwrap();
@@ -194,21 +203,8 @@ fn an_unusable_cache_entry_is_compiled_again() {
 fn second_start_uses_the_cache() {
     let dir = scratch();
     let cache = dir.path().join("cache");
-    let m = module(
-        &dir,
-        "cached.wat",
-        r#"(module (import "wali" "__proc_exit" (func $e (param i32)))
-             (memory (export "memory") 1) (func (export "_start") (call $e (i32.const 3))))"#,
-    );
-    let start = || {
-        capture(
-            waligate()
-                .env("WALIGATE_CACHE_DIR", &cache)
-                .env("WALIGATE_LOG", "wali_core::cache=debug")
-                .arg("run")
-                .arg(&m),
-        )
-    };
+    let start = cached_runs(&dir, &cache, 3);
+    let m = dir.path().join("cached.wat");
     let first = start();
     assert_eq!(first.status, 3);
     assert!(first.stderr.contains("stored compiled module in cache"), "{}", first.stderr);
