@@ -1,5 +1,5 @@
-//! A module file as start-up reads it: one pass through a small buffer
-//! gives its imports (they sit near the front) and the BLAKE3 digest the
+//! A module file as start-up reads it: one streaming pass gives its
+//! imports (they sit near the front) and the BLAKE3 digest the
 //! compiled-module cache is keyed by. The bytes are not kept: only a module
 //! missing from the cache is read whole, to be compiled. Reading a whole
 //! module into fresh heap pages cost more than hashing it (each new page is
@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-/// The streaming buffer: a few pages, reused for the whole file.
+/// The least read at a time for the front of the file.
 const CHUNK: usize = 16 << 10;
 
 /// (module, name) of each import.
@@ -57,17 +57,8 @@ impl ModuleFile {
         }
         let mut hasher = blake3::Hasher::new();
         hasher.update(&prefix);
-        let mut buf = vec![0; CHUNK];
-        loop {
-            match file.read(&mut buf) {
-                Ok(0) => break,
-                Ok(n) => {
-                    hasher.update(&buf[..n]);
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e).with_context(|| format!("cannot read module {}", path.display())),
-            }
-        }
+        // The rest streams through std's small stack buffer.
+        std::io::copy(&mut file, &mut hasher).with_context(|| format!("cannot read module {}", path.display()))?;
         Ok(ModuleFile { path: path.to_owned(), imports, digest: hasher.finalize().into(), binary: None })
     }
 
@@ -122,16 +113,9 @@ fn read_imports(file: &mut impl Read) -> std::io::Result<(Vec<u8>, Option<Import
     loop {
         match parser.parse(&buf[at..], eof) {
             Ok(Chunk::NeedMoreData(hint)) if !eof => {
-                let start = buf.len();
-                buf.resize(start + (hint as usize).max(CHUNK), 0);
-                let n = loop {
-                    match file.read(&mut buf[start..]) {
-                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                        other => break other?,
-                    }
-                };
-                buf.truncate(start + n);
-                eof = n == 0;
+                let want = (hint as usize).max(CHUNK);
+                // Short only at the end of the file.
+                eof = (&mut *file).take(want as u64).read_to_end(&mut buf)? < want;
             }
             Ok(Chunk::Parsed { consumed, payload }) => {
                 at += consumed;
