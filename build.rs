@@ -1,5 +1,5 @@
 //! Builds the WASI shim (wasi-shim/, for wasm32-unknown-unknown) so the
-//! binary can embed it.
+//! binary can embed it, with its BLAKE3 digest (its module-cache key).
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -30,5 +30,8 @@ fn main() {
          `rustup target add wasm32-unknown-unknown`)"
     );
     let built = target_dir.join("wasm32-unknown-unknown/release/wasi_shim.wasm");
-    std::fs::copy(&built, out.join("wasi_shim.wasm")).expect("copy the built WASI shim");
+    let wasm = std::fs::read(&built).expect("read the built WASI shim");
+    std::fs::write(out.join("wasi_shim.wasm"), &wasm).expect("copy the built WASI shim");
+    let digest = format!("{:?}", blake3::hash(&wasm).as_bytes());
+    std::fs::write(out.join("wasi_shim.digest.rs"), digest).expect("write the WASI shim's digest");
 }

@@ -22,7 +22,18 @@ pub struct PolicyGate {
 
 impl PolicyGate {
     pub fn new(policy: Policy, audit: crate::audit::Audit) -> Self {
-        let index = SYSCALLS.iter().map(|s| policy::syscalls::index(s.name).unwrap_or(usize::MAX)).collect();
+        // Both tables follow the specification's rows, so the same position
+        // is normally the same syscall: a name comparison instead of a
+        // lookup for each of the ~360 rows.
+        let names = policy::syscalls::names();
+        let index = SYSCALLS
+            .iter()
+            .enumerate()
+            .map(|(i, s)| match names.get(i) {
+                Some(&n) if n == s.name => i,
+                _ => policy::syscalls::index(s.name).unwrap_or(usize::MAX),
+            })
+            .collect();
         PolicyGate { policy, audit, index, explained: Mutex::new(HashSet::new()) }
     }
 
@@ -171,6 +182,22 @@ impl Gate for PolicyGate {
         let decision = Decision::unpack(ruling.note);
         if self.audit.wants(&decision) {
             self.audit.syscall(&self.policy, &Event { call, decision, ret, dur_ns, paths: &paths, layer });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `PolicyGate::new` maps rows by position when the names agree (a
+    /// lookup covers any row where they do not): only speed depends on it.
+    #[test]
+    fn wali_core_rows_and_policy_syscalls_share_the_specifications_order() {
+        let names = policy::syscalls::names();
+        assert_eq!(SYSCALLS.len(), names.len());
+        for (row, name) in SYSCALLS.iter().zip(names) {
+            assert_eq!(row.name, *name);
         }
     }
 }

@@ -140,7 +140,10 @@ fn dir_args(dirs: &[String]) -> Result<Vec<Preopen>> {
 }
 
 /// The WASI shim, built by build.rs.
-static SHIM: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/wasi_shim.wasm"));
+static SHIM: wali_core::Embedded = wali_core::Embedded {
+    wasm: include_bytes!(concat!(env!("OUT_DIR"), "/wasi_shim.wasm")),
+    digest: include!(concat!(env!("OUT_DIR"), "/wasi_shim.digest.rs")),
+};
 
 pub fn run(mut args: RunArgs) -> Result<i32> {
     // Before the host opens anything: its descriptors go above the guest's.
@@ -342,5 +345,15 @@ mod test_hooks {
             let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
             eprintln!("test hook: host reboot = {ret}, errno {errno}");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The cache key build.rs worked out is the embedded bytes' own: a
+    /// wrong one would load whatever another shim left under it.
+    #[test]
+    fn the_embedded_shims_digest_is_its_own() {
+        assert_eq!(blake3::hash(super::SHIM.wasm).as_bytes(), &super::SHIM.digest);
     }
 }

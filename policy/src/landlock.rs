@@ -58,9 +58,27 @@ pub fn rights(perms: u8) -> BitFlags<AccessFs> {
 /// (`host`); `None` when the policy does not confine paths.
 pub fn derive(policy: &Policy, host: &[Rule]) -> Option<Vec<Rule>> {
     let grants = policy.fs.as_ref()?;
-    let mut rules: Vec<Rule> = grants.iter().map(|g| Rule { path: g.root.clone(), perms: g.perms }).collect();
+    let mut rules = uncovered(grants.iter().map(|g| Rule { path: g.root.clone(), perms: g.perms }).collect());
     rules.extend(host.iter().cloned());
     Some(rules)
+}
+
+/// `rules` without those another one covers: at or beneath its path, with
+/// no access it lacks (Landlock allows what a rule on any ancestor allows),
+/// keeping the first of equal rules. Each rule costs several syscalls at
+/// every start, and a `--dir` beneath the working directory or /tmp is
+/// common. Only for grant roots, whose symlinks are resolved: a covered
+/// path is then really beneath, and dropping a rule can only take access
+/// away, never add it.
+fn uncovered(rules: Vec<Rule>) -> Vec<Rule> {
+    let covers = |a: &Rule, b: &Rule| b.path.starts_with(&a.path) && b.perms & !a.perms == 0;
+    let kept = |i: usize| {
+        !rules
+            .iter()
+            .enumerate()
+            .any(|(j, other)| j != i && covers(other, &rules[i]) && (j < i || !covers(&rules[i], other)))
+    };
+    (0..rules.len()).filter(|&i| kept(i)).map(|i| rules[i].clone()).collect()
 }
 
 /// The ruleset as `waligate policy landlock` prints it.
@@ -114,4 +132,41 @@ pub fn apply(rules: &[Rule]) -> Result<Enforced, Error> {
         RulesetStatus::PartiallyEnforced => Enforced::Partially,
         RulesetStatus::NotEnforced => Enforced::Not,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(path: &str, perms: u8) -> Rule {
+        Rule { path: PathBuf::from(path), perms }
+    }
+
+    #[test]
+    fn rules_another_covers_are_dropped() {
+        let rw = READ | WRITE | CREATE;
+        let rules = vec![
+            rule("/srv/data", rw), // beneath a later rule: dropped
+            rule("/srv", rw),
+            rule("/work", rw),
+            rule("/tmp", rw),
+            rule("/tmp/scratch", rw),      // beneath /tmp, nothing more: dropped
+            rule("/tmp/bin", READ | EXEC), // beneath /tmp, but EXEC is more: kept
+            rule("/tmpx", READ),           // not beneath /tmp (by components): kept
+            rule("/work", READ),           // /work read-write covers it: dropped
+            rule("/dev/null", READ | WRITE),
+            rule("/dev/null", READ | WRITE), // equal to an earlier rule: dropped
+        ];
+        let kept: Vec<(String, u8)> =
+            uncovered(rules).into_iter().map(|r| (r.path.display().to_string(), r.perms)).collect();
+        let expected = [
+            ("/srv", rw),
+            ("/work", rw),
+            ("/tmp", rw),
+            ("/tmp/bin", READ | EXEC),
+            ("/tmpx", READ),
+            ("/dev/null", READ | WRITE),
+        ];
+        assert_eq!(kept, expected.map(|(p, perms)| (p.to_string(), perms)));
+    }
 }

@@ -277,11 +277,13 @@ impl Plan {
     fn seccompiler_rules(&self, all: bool) -> Result<BTreeMap<i64, Vec<SeccompRule>>, Error> {
         let mut rules = BTreeMap::new();
         for (name, alternatives) in &self.rules {
+            let unconditional = alternatives.iter().any(Vec::is_empty);
+            if unconditional && !all {
+                continue;
+            }
             let nr = syscalls::number(name).ok_or_else(|| Error::Unknown(name.to_string()))?;
-            if alternatives.iter().any(Vec::is_empty) {
-                if all {
-                    rules.insert(nr, Vec::new());
-                }
+            if unconditional {
+                rules.insert(nr, Vec::new());
                 continue;
             }
             let mut compiled = Vec::new();

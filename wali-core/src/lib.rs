@@ -25,4 +25,4 @@ pub mod table;
 pub mod wasi;
 
 pub use gate::{AllowAll, Gate, Layer, Ruling, Verdict};
-pub use run::{EXIT_KILLED, EXIT_TRAP, Outcome, RunOptions, run};
+pub use run::{EXIT_KILLED, EXIT_TRAP, Embedded, Outcome, RunOptions, run};

@@ -32,7 +32,7 @@ pub struct RunOptions {
     pub cache_dir: Option<PathBuf>,
     pub gate: &'static dyn Gate,
     /// The WASI shim module (embedded by the CLI).
-    pub shim: &'static [u8],
+    pub shim: Embedded,
     /// Force the interface instead of detecting it from the imports.
     pub interface: Option<Interface>,
     /// Preopened directories for a WASI application.
@@ -52,6 +52,14 @@ pub struct RunOptions {
     pub limits: crate::limits::Limits,
     /// Limit state a guest's execve handed over (deadline, process count).
     pub carried_limits: crate::limits::Carried,
+}
+
+/// A module built into the embedder, with the digest (BLAKE3, the cache
+/// key) worked out when it was built rather than at every start.
+#[derive(Clone, Copy)]
+pub struct Embedded {
+    pub wasm: &'static [u8],
+    pub digest: [u8; 32],
 }
 
 /// How a guest run ended.
@@ -164,7 +172,11 @@ pub fn run(opts: RunOptions) -> Result<Outcome> {
         .collect::<Result<Vec<_>>>()?;
     let shim = match interface {
         Interface::Wasi => {
-            Some(load_bytes(&engine, opts.shim, opts.cache_dir.as_deref()).context("cannot load the WASI shim")?)
+            let shim = opts.shim;
+            let load = cache::load_or_compile(&engine, &shim.digest, opts.cache_dir.as_deref(), || {
+                compile(&engine, shim.wasm)
+            });
+            Some(load.context("cannot load the WASI shim")?)
         }
         Interface::Wali => None,
     };

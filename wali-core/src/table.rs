@@ -514,11 +514,13 @@ pub fn in_spec(name: &str) -> bool {
 }
 
 /// The row for musl syscall name `name` (without `SYS_`). Linking and the
-/// backstop derivation ask for hundreds of names: they are indexed once.
+/// backstop derivation ask for hundreds of names: they are indexed once, at
+/// every start, with a fast hash (a fixed set of short keys has no flooding
+/// to resist, and SipHash's cost showed at start-up).
 pub fn lookup(name: &str) -> Option<&'static Syscall> {
-    static BY_NAME: std::sync::OnceLock<std::collections::HashMap<&str, &Syscall>> = std::sync::OnceLock::new();
+    static BY_NAME: std::sync::OnceLock<rustc_hash::FxHashMap<&str, &Syscall>> = std::sync::OnceLock::new();
     let by_name = BY_NAME.get_or_init(|| {
-        let mut rows = std::collections::HashMap::with_capacity(SYSCALLS.len());
+        let mut rows = rustc_hash::FxHashMap::with_capacity_and_hasher(SYSCALLS.len(), Default::default());
         for s in SYSCALLS {
             // A name's first row, as a scan in number order finds it.
             rows.entry(s.name).or_insert(s);
