@@ -180,7 +180,7 @@ fn holds(c: &seccomp::Cond, args: &[u64; 6]) -> bool {
 /// Whether the filter lets host syscall `name` through with `args` (`None`:
 /// whatever the arguments).
 fn plan_allows(plan: &Plan, name: &str, args: Option<&[u64; 6]>) -> bool {
-    let alternatives = plan.rules.get(name);
+    let alternatives = plan.get(name);
     let lets = |a: Action| matches!(a, Action::Allow | Action::Log);
     let matched_always = alternatives.is_some_and(|alts| alts.iter().any(Vec::is_empty));
     let matched_never = alternatives.is_none_or(Vec::is_empty);

@@ -118,13 +118,14 @@ pub enum Action {
     KillProcess,
 }
 
-/// The derived filter, as data: per host syscall, the alternatives under
-/// which it matches (each a conjunction; an empty list matches always).
+/// The derived filter, as data: per host syscall (in number order), the
+/// alternatives under which it matches (each a conjunction; an empty list
+/// matches always).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     pub matched: Action,
     pub mismatch: Action,
-    pub rules: BTreeMap<&'static str, Vec<Vec<Cond>>>,
+    pub rules: Vec<(&'static str, Vec<Vec<Cond>>)>,
 }
 
 const EPERM: u32 = 1;
@@ -154,16 +155,44 @@ fn allowed_when(policy: &Policy, sys: usize) -> Option<Vec<Vec<Cond>>> {
     (!alternatives.is_empty()).then_some(alternatives)
 }
 
-/// Adds `alternatives` for host syscall `name` (always wins over conditions).
-fn add(rules: &mut BTreeMap<&'static str, Vec<Vec<Cond>>>, name: &'static str, alternatives: Vec<Vec<Cond>>) {
-    let entry = rules.entry(name).or_default();
-    if entry.iter().any(Vec::is_empty) {
-        return;
+/// The plan's rules as they are worked out: per syscall index (see
+/// [`syscalls::names`]), the alternatives so far. Indexed rather than a map
+/// by name: derivation adds hundreds of entries at every start.
+struct Rules(Vec<Option<Vec<Vec<Cond>>>>);
+
+impl Rules {
+    fn new() -> Self {
+        Rules(vec![None; syscalls::names().len()])
     }
-    if alternatives.iter().any(Vec::is_empty) {
-        *entry = vec![Vec::new()];
-    } else {
-        entry.extend(alternatives);
+
+    /// Adds `alternatives` for syscall `sys` (always wins over conditions).
+    fn add(&mut self, sys: usize, alternatives: Vec<Vec<Cond>>) {
+        let entry = self.0[sys].get_or_insert_default();
+        if entry.iter().any(Vec::is_empty) {
+            return;
+        }
+        if alternatives.iter().any(Vec::is_empty) {
+            *entry = vec![Vec::new()];
+        } else {
+            entry.extend(alternatives);
+        }
+    }
+
+    /// Adds host syscall `name`, whatever its arguments.
+    fn add_host(&mut self, name: &str) {
+        // The host lists name syscalls of the specification (a test checks).
+        if let Some(sys) = syscalls::index(name) {
+            self.add(sys, vec![Vec::new()]);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.iter().all(Option::is_none)
+    }
+
+    fn into_list(self) -> Vec<(&'static str, Vec<Vec<Cond>>)> {
+        let names = syscalls::names();
+        self.0.into_iter().enumerate().filter_map(|(sys, alts)| Some((names[sys], alts?))).collect()
     }
 }
 
@@ -179,28 +208,32 @@ pub fn derive(policy: &Policy, reaches: impl Fn(&str) -> Reaches) -> Option<Plan
         _ => Action::Errno(EPERM),
     };
     let host = host_calls(policy);
-    let mut rules = BTreeMap::new();
+    let mut rules = Rules::new();
     if policy.mode == Mode::Audit || !policy.default.denies() {
         // A permissive policy: refuse only what a rule always refuses and
         // the host never needs, for itself or to carry out a guest call
         // the policy allows.
-        let allowed = |sys: usize| allowed_when(policy, sys).is_some();
-        let carrying: Vec<&str> = (0..names.len())
-            .filter(|&sys| allowed(sys))
-            .flat_map(|sys| match reaches(names[sys]) {
-                Reaches::Host(calls) => calls.to_vec(),
-                Reaches::Direct { .. } => Vec::new(),
-            })
-            .collect();
-        for (sys, name) in names.iter().enumerate() {
-            if !allowed(sys) && !host.clone().any(|(n, _)| n == name) && !carrying.contains(name) {
-                add(&mut rules, name, vec![Vec::new()]);
+        let mut needed = vec![false; names.len()];
+        let mut carried = host.map(|(name, _)| *name).collect::<Vec<_>>();
+        for sys in 0..names.len() {
+            if allowed_when(policy, sys).is_none() {
+                continue;
             }
+            needed[sys] = true;
+            if let Reaches::Host(calls) = reaches(names[sys]) {
+                carried.extend_from_slice(calls);
+            }
+        }
+        for sys in carried.into_iter().filter_map(syscalls::index) {
+            needed[sys] = true;
+        }
+        for sys in (0..names.len()).filter(|&sys| !needed[sys]) {
+            rules.add(sys, vec![Vec::new()]);
         }
         if rules.is_empty() {
             return None;
         }
-        return Some(Plan { matched: refuse, mismatch: Action::Allow, rules });
+        return Some(Plan { matched: refuse, mismatch: Action::Allow, rules: rules.into_list() });
     }
     for (sys, name) in names.iter().enumerate() {
         let Some(alternatives) = allowed_when(policy, sys) else { continue };
@@ -211,19 +244,15 @@ pub fn derive(policy: &Policy, reaches: impl Fn(&str) -> Reaches) -> Option<Plan
                 let lowered = alternatives
                     .into_iter()
                     .map(|alt| alt.into_iter().filter(|c| scalar & (1 << c.index) != 0).collect());
-                add(&mut rules, name, lowered.collect());
+                rules.add(sys, lowered.collect());
             }
-            Reaches::Host(calls) => {
-                for call in calls {
-                    add(&mut rules, call, vec![Vec::new()]);
-                }
-            }
+            Reaches::Host(calls) => calls.iter().for_each(|call| rules.add_host(call)),
         }
     }
     for (name, _) in host {
-        add(&mut rules, name, vec![Vec::new()]);
+        rules.add_host(name);
     }
-    Some(Plan { matched: Action::Allow, mismatch: refuse, rules })
+    Some(Plan { matched: Action::Allow, mismatch: refuse, rules: rules.into_list() })
 }
 
 /// Whether any rule of `policy` could let the guest execve: then a fresh
@@ -271,6 +300,11 @@ pub enum Error {
 }
 
 impl Plan {
+    /// The alternatives under which host syscall `name` matches, if any.
+    pub fn get(&self, name: &str) -> Option<&Vec<Vec<Cond>>> {
+        self.rules.iter().find(|(n, _)| *n == name).map(|(_, alts)| alts)
+    }
+
     /// Argument conditions as seccompiler rules, per syscall number: only the
     /// syscalls with conditions (`all`: every syscall, unconditional ones
     /// with no rules, for the linear reference program).
@@ -384,6 +418,15 @@ impl Plan {
 mod tests {
     use super::*;
 
+    /// Derivation finds the host's calls by name in the specification's
+    /// table; one missing there would be left out of the filter.
+    #[test]
+    fn every_host_call_is_a_known_syscall() {
+        for (name, _) in HOST_RUNTIME.iter().chain(HOST_EXEC) {
+            assert!(syscalls::number(name).is_some(), "{name}");
+        }
+    }
+
     /// The tree program decides every syscall as seccompiler's linear one,
     /// with and without argument conditions, and refuses x32 numbers.
     #[test]
@@ -425,20 +468,20 @@ mod tests {
         for profile in crate::profiles::NAMES {
             let policy = crate::load(profile, &ctx).unwrap_or_else(|e| panic!("{profile}: {e:?}")).policy;
             let Some(plan) = derive(&policy, |_| Reaches::Direct { scalar: 0x3f }) else { continue };
-            let unconditional = |name: &str| plan.rules.get(name).is_some_and(|alts| alts.iter().any(Vec::is_empty));
+            let unconditional = |name: &str| plan.get(name).is_some_and(|alts| alts.iter().any(Vec::is_empty));
             if plan.matched == Action::Allow {
                 for (name, _) in HOST_RUNTIME {
                     assert!(unconditional(name), "{profile}: {name}");
                 }
             } else {
                 // A deny-list: what it lists is refused, everything else passes.
-                assert!(HOST_RUNTIME.iter().all(|(name, _)| !plan.rules.contains_key(*name)), "{profile}");
+                assert!(HOST_RUNTIME.iter().all(|(name, _)| plan.get(name).is_none()), "{profile}");
             }
         }
         let default = crate::load("default", &ctx).unwrap().policy;
         let plan = derive(&default, |_| Reaches::Direct { scalar: 0x3f }).unwrap();
         for name in ["read", "write", "readv", "writev", "close", "clock_gettime", "futex", "getpid", "lseek"] {
-            assert_eq!(plan.rules.get(name), Some(&vec![Vec::new()]), "{name}");
+            assert_eq!(plan.get(name), Some(&vec![Vec::new()]), "{name}");
         }
     }
 }
