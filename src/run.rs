@@ -154,7 +154,9 @@ pub fn run(mut args: RunArgs) -> Result<i32> {
     if let Some(meta) = source.as_ref().and_then(|s| std::fs::metadata(s.cwd.join(&s.name)).ok()) {
         wali_core::fdspace::protect(&meta);
     }
-    let module = ModuleFile::open(Path::new(&args.command[0]))?;
+    let cache_dir = if args.no_cache { None } else { wali_core::cache::default_dir() };
+    let stamps = cache_dir.as_deref().filter(|dir| wali_core::cache::is_private(dir));
+    let module = ModuleFile::open(Path::new(&args.command[0]), stamps)?;
     let interface = args.interface.unwrap_or_else(|| module.interface());
     let entries = environment(&args)?;
     let preopens = dir_args(&args.dirs)?;
@@ -212,7 +214,7 @@ pub fn run(mut args: RunArgs) -> Result<i32> {
         module,
         argv,
         env,
-        cache_dir: if args.no_cache { None } else { wali_core::cache::default_dir() },
+        cache_dir,
         gate,
         shim: SHIM,
         interface: Some(interface),

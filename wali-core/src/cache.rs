@@ -1,9 +1,13 @@
 //! Compiled-module cache: the second start of a module skips compilation.
 //!
-//! Entries are keyed by a BLAKE3 hash of the cache format, the engine's
-//! compatibility hash (wasmtime version and settings) and the BLAKE3
-//! digest of the original module (hashing the module is on the path of
-//! every start, and BLAKE3 runs several times faster than SHA-256 here).
+//! Entries are keyed by the BLAKE3 digest of the original module (hashing
+//! the module is on the path of a start whose module has no stamp yet, see
+//! `module_file`, and BLAKE3 runs several times faster than SHA-256 here)
+//! and a tag of the cache format and the engine's compatibility hash
+//! (wasmtime version and settings), which separates engine configurations
+//! (wasmtime also checks a loaded module against its engine). The key
+//! itself needs no BLAKE3: a start whose module has a stamp then never
+//! sets BLAKE3 up (probing the CPU, slow in a VM).
 //! Deserializing runs native code from the file, so the cache directory
 //! must be private: it is created 0700 and refused if another user owns it
 //! or others can write to it.
@@ -16,7 +20,7 @@ use std::sync::Mutex;
 use wasmtime::{Engine, Module};
 
 /// Bump when the rewrite or the cache layout changes.
-const FORMAT: &[u8] = b"waligate-module-cache-5";
+const FORMAT: &[u8] = b"waligate-module-cache-6";
 
 /// The default cache directory: `$WALIGATE_CACHE_DIR`, else
 /// `$XDG_CACHE_HOME/waligate`, else `$HOME/.cache/waligate`.
@@ -27,41 +31,33 @@ pub fn default_dir() -> Option<PathBuf> {
         .or_else(|| env("HOME").map(|d| d.join(".cache/waligate")))
 }
 
-/// Feeds `Hash` output into BLAKE3.
-struct Blake3Hasher(blake3::Hasher);
-
-impl Hasher for Blake3Hasher {
-    fn write(&mut self, bytes: &[u8]) {
-        self.0.update(bytes);
-    }
-    fn finish(&self) -> u64 {
-        0
-    }
-}
-
-/// A digest of `engine`'s compatibility hash, computed once per engine (a
-/// WASI run looks up two modules).
-fn engine_digest(engine: &Engine) -> [u8; 32] {
-    static LAST: Mutex<Option<(Engine, [u8; 32])>> = Mutex::new(None);
+/// A tag of the cache format and `engine`'s compatibility hash, computed
+/// once per engine (a WASI run looks up two modules).
+fn engine_tag(engine: &Engine) -> u64 {
+    static LAST: Mutex<Option<(Engine, u64)>> = Mutex::new(None);
     let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((e, digest)) = &*last
+    if let Some((e, tag)) = &*last
         && Engine::same(e, engine)
     {
-        return *digest;
+        return *tag;
     }
-    let mut h = Blake3Hasher(blake3::Hasher::new());
+    let mut h = std::hash::DefaultHasher::new();
+    FORMAT.hash(&mut h);
     engine.precompile_compatibility_hash().hash(&mut h);
-    let digest = h.0.finalize().into();
-    *last = Some((engine.clone(), digest));
-    digest
+    let tag = h.finish();
+    *last = Some((engine.clone(), tag));
+    tag
 }
 
 fn key(engine: &Engine, module_digest: &[u8; 32]) -> String {
-    let mut h = blake3::Hasher::new();
-    h.update(FORMAT);
-    h.update(&engine_digest(engine));
-    h.update(module_digest);
-    h.finalize().to_hex().to_string()
+    let hex: String = module_digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{hex}-{:016x}", engine_tag(engine))
+}
+
+/// Whether `dir` can hold the cache: created if missing, owned by this
+/// user and writable by nobody else (checked once per process).
+pub fn is_private(dir: &Path) -> bool {
+    ensure_private_dir(dir).is_ok()
 }
 
 /// Checks `dir` once per process (and creates it).

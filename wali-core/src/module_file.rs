@@ -6,6 +6,14 @@
 //! a fault), and a cached module never needs them. A module that cannot be
 //! read twice (a pipe, `<(...)`) or that is text is kept whole from the
 //! first read.
+//!
+//! What the read found (digest, what the imports say) is also remembered
+//! in the cache directory for that file (a stamp, by device and inode,
+//! with its size, mtime and ctime), so a later start of an unchanged
+//! module reads neither it nor its hash. Any write to a file moves its
+//! ctime, which nobody can set back; a stamp is only written for a file
+//! whose ctime is over a second old, so no write can follow it within the
+//! clock's granularity unseen (git's index trusts file stamps alike).
 
 use crate::wasi::Interface;
 use anyhow::{Context, Result, bail};
@@ -19,11 +27,33 @@ const CHUNK: usize = 16 << 10;
 /// (module, name) of each import.
 type Imports = Vec<(String, String)>;
 
+/// What start-up needs of a module's imports.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct ImportFacts {
+    /// The binary parsed as far as its imports (else compiling it says
+    /// what is wrong).
+    parsed: bool,
+    wasi: bool,
+    wali: bool,
+    rt_sigaction: bool,
+}
+
+impl ImportFacts {
+    fn of(imports: Option<&Imports>) -> Self {
+        let all = || imports.into_iter().flatten();
+        let from = |m: &str| all().any(|(module, _)| module == m);
+        ImportFacts {
+            parsed: imports.is_some(),
+            wasi: from(crate::wasi::WASI_MODULE),
+            wali: from(crate::linker::WALI),
+            rt_sigaction: all().any(|(module, name)| module == crate::linker::WALI && name == "SYS_rt_sigaction"),
+        }
+    }
+}
+
 pub struct ModuleFile {
     pub path: PathBuf,
-    /// `None` when the binary could not be parsed as far as its imports
-    /// (compiling it says what is wrong).
-    imports: Option<Imports>,
+    facts: ImportFacts,
     digest: [u8; 32],
     /// The binary module kept from the first read (text, converted at
     /// once, or a file that is not a regular one).
@@ -31,15 +61,22 @@ pub struct ModuleFile {
 }
 
 impl ModuleFile {
-    pub fn open(path: &Path) -> Result<ModuleFile> {
-        let read = || -> std::io::Result<_> {
-            let mut file = std::fs::File::open(path)?;
-            let regular = file.metadata()?.is_file();
-            let (prefix, imports) = read_imports(&mut file)?;
-            Ok((file, regular, prefix, imports))
+    /// Opens and reads the module at `path`; `stamps` is the cache
+    /// directory (already checked private), where stamps are kept.
+    pub fn open(path: &Path, stamps: Option<&Path>) -> Result<ModuleFile> {
+        let open = || -> std::io::Result<_> {
+            let file = std::fs::File::open(path)?;
+            let meta = file.metadata()?;
+            Ok((file, meta))
         };
-        let (mut file, regular, prefix, imports) =
-            read().with_context(|| format!("cannot read module {}", path.display()))?;
+        let (mut file, meta) = open().with_context(|| format!("cannot read module {}", path.display()))?;
+        let regular = meta.is_file();
+        let stamps = stamps.filter(|_| regular);
+        if let Some(stamp) = stamps.and_then(|dir| stamp::read(dir, &meta)) {
+            return Ok(ModuleFile { path: path.to_owned(), facts: stamp.facts, digest: stamp.digest, binary: None });
+        }
+        let (prefix, imports) =
+            read_imports(&mut file).with_context(|| format!("cannot read module {}", path.display()))?;
         if !regular || !prefix.starts_with(b"\0asm") {
             let mut bytes = prefix;
             file.read_to_end(&mut bytes).with_context(|| format!("cannot read module {}", path.display()))?;
@@ -52,14 +89,20 @@ impl ModuleFile {
             };
             let binary = converted.unwrap_or(bytes);
             let (_, imports) = read_imports(&mut binary.as_slice())?;
+            let facts = ImportFacts::of(imports.as_ref());
             let digest = blake3::hash(&binary).into();
-            return Ok(ModuleFile { path: path.to_owned(), imports, digest, binary: Some(binary) });
+            return Ok(ModuleFile { path: path.to_owned(), facts, digest, binary: Some(binary) });
         }
+        let facts = ImportFacts::of(imports.as_ref());
         let mut hasher = blake3::Hasher::new();
         hasher.update(&prefix);
         // The rest streams through std's small stack buffer.
         std::io::copy(&mut file, &mut hasher).with_context(|| format!("cannot read module {}", path.display()))?;
-        Ok(ModuleFile { path: path.to_owned(), imports, digest: hasher.finalize().into(), binary: None })
+        let digest = hasher.finalize().into();
+        if let Some(dir) = stamps {
+            stamp::write(dir, &meta, &stamp::Stamp { digest, facts });
+        }
+        Ok(ModuleFile { path: path.to_owned(), facts, digest, binary: None })
     }
 
     /// The BLAKE3 digest of the binary module.
@@ -70,21 +113,14 @@ impl ModuleFile {
     /// WASI if the module imports from `wasi_snapshot_preview1` and not
     /// from `wali`.
     pub fn interface(&self) -> Interface {
-        let imports_from = |m: &str| self.imports.iter().flatten().any(|(module, _)| module == m);
-        if imports_from(crate::wasi::WASI_MODULE) && !imports_from(crate::linker::WALI) {
-            Interface::Wasi
-        } else {
-            Interface::Wali
-        }
+        if self.facts.wasi && !self.facts.wali { Interface::Wasi } else { Interface::Wali }
     }
 
     /// Whether the module can install signal handlers (imports
     /// rt_sigaction). An unparsable module says yes; compiling it reports
     /// what is wrong.
     pub fn installs_handlers(&self) -> bool {
-        self.imports.as_ref().is_none_or(|imports| {
-            imports.iter().any(|(module, name)| module == crate::linker::WALI && name == "SYS_rt_sigaction")
-        })
+        !self.facts.parsed || self.facts.rt_sigaction
     }
 
     /// The whole binary module, to compile it: read again, and refused if
@@ -136,6 +172,77 @@ fn read_imports(file: &mut impl Read) -> std::io::Result<(Vec<u8>, Option<Import
     }
 }
 
+/// Stamps: what a read of a regular module file found, by the file's
+/// identity, in the cache directory.
+mod stamp {
+    use super::ImportFacts;
+    use std::io::{Read, Write};
+    use std::os::unix::fs::MetadataExt;
+    use std::path::{Path, PathBuf};
+
+    const MAGIC: &[u8; 8] = b"wgstamp1";
+    /// Magic, then size, mtime and ctime (seconds and nanoseconds).
+    const HEADER: usize = 8 + 5 * 8;
+    /// The header, the digest, the import facts.
+    const LEN: usize = HEADER + 32 + 1;
+
+    pub struct Stamp {
+        pub digest: [u8; 32],
+        pub facts: ImportFacts,
+    }
+
+    fn path(dir: &Path, meta: &std::fs::Metadata) -> PathBuf {
+        dir.join(format!("{:016x}-{:016x}.stamp", meta.dev(), meta.ino()))
+    }
+
+    fn header(meta: &std::fs::Metadata) -> Vec<u8> {
+        let mut h = MAGIC.to_vec();
+        for v in [meta.size() as i64, meta.mtime(), meta.mtime_nsec(), meta.ctime(), meta.ctime_nsec()] {
+            h.extend_from_slice(&v.to_le_bytes());
+        }
+        h
+    }
+
+    /// The stamp of the file `meta` describes, if it has one for exactly
+    /// this size, mtime and ctime.
+    pub fn read(dir: &Path, meta: &std::fs::Metadata) -> Option<Stamp> {
+        let mut bytes = [0u8; LEN + 1];
+        let n = std::fs::File::open(path(dir, meta)).and_then(|mut f| f.read(&mut bytes)).ok()?;
+        if n != LEN || bytes[..HEADER] != header(meta)[..] {
+            return None;
+        }
+        let rest = &bytes[HEADER..LEN];
+        let flags = rest[32];
+        let bit = |i: u8| flags & (1 << i) != 0;
+        let facts = ImportFacts { parsed: bit(0), wasi: bit(1), wali: bit(2), rt_sigaction: bit(3) };
+        Some(Stamp { digest: rest[..32].try_into().ok()?, facts })
+    }
+
+    /// Stamps the file `meta` describes, once its ctime is over a second
+    /// old. Failing to is only slower.
+    pub fn write(dir: &Path, meta: &std::fs::Metadata, stamp: &Stamp) {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs());
+        if meta.ctime() + 1 >= now as i64 {
+            return;
+        }
+        let f = stamp.facts;
+        let flags =
+            [f.parsed, f.wasi, f.wali, f.rt_sigaction].iter().enumerate().fold(0u8, |m, (i, &b)| m | u8::from(b) << i);
+        let mut bytes = header(meta);
+        bytes.extend_from_slice(&stamp.digest);
+        bytes.push(flags);
+        let store = || -> std::io::Result<()> {
+            let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+            tmp.write_all(&bytes)?;
+            tmp.persist(path(dir, meta)).map_err(|e| e.error)?;
+            Ok(())
+        };
+        if let Err(e) = store() {
+            tracing::debug!("could not stamp module file: {e}");
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::ModuleFile;
@@ -145,7 +252,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(name);
         std::fs::write(&path, bytes).unwrap();
-        let file = ModuleFile::open(&path).unwrap();
+        let file = ModuleFile::open(&path, None).unwrap();
         (dir, file)
     }
 
@@ -187,7 +294,7 @@ mod tests {
         assert_eq!(unsafe { libc::write(fds[1], binary.as_ptr().cast(), binary.len()) }, binary.len() as isize);
         // SAFETY: closes the write end, so the read end reaches end of file.
         unsafe { libc::close(fds[1]) };
-        let file = ModuleFile::open(std::path::Path::new(&format!("/proc/self/fd/{}", fds[0]))).unwrap();
+        let file = ModuleFile::open(std::path::Path::new(&format!("/proc/self/fd/{}", fds[0])), None).unwrap();
         // SAFETY: closes the read end, which `open` read to its end.
         unsafe { libc::close(fds[0]) };
         assert_eq!(&*file.bytes().unwrap(), &binary[..]);
@@ -201,6 +308,54 @@ mod tests {
         std::fs::write(dir.path().join("app.wasm"), wat::parse_str("(module (memory 1))").unwrap()).unwrap();
         let err = file.bytes().unwrap_err().to_string();
         assert!(err.contains("changed while it was being loaded"), "{err}");
+    }
+
+    /// An unchanged module is known from its stamp: not read, not hashed
+    /// (a stamp whose digest was altered shows it), its imports' facts
+    /// kept; a module rewritten, even to the same size and mtime, is read
+    /// again.
+    #[test]
+    fn a_stamp_spares_reading_an_unchanged_module() {
+        let stamps = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.wasm");
+        let wasi =
+            wat::parse_str(r#"(module (import "wasi_snapshot_preview1" "proc_exit" (func (param i32))))"#).unwrap();
+        std::fs::write(&path, &wasi).unwrap();
+        let mtime = std::fs::metadata(&path).unwrap().modified().unwrap();
+        // Until its ctime is over a second old, a file gets no stamp.
+        std::thread::sleep(std::time::Duration::from_millis(2100));
+        let first = ModuleFile::open(&path, Some(stamps.path())).unwrap();
+        assert_eq!(first.digest(), blake3::hash(&wasi).as_bytes());
+        let stamp = std::fs::read_dir(stamps.path()).unwrap().next().unwrap().unwrap().path();
+        let mut bytes = std::fs::read(&stamp).unwrap();
+        bytes[48..80].copy_from_slice(&[7; 32]);
+        std::fs::write(&stamp, &bytes).unwrap();
+        let second = ModuleFile::open(&path, Some(stamps.path())).unwrap();
+        assert_eq!(second.digest(), &[7; 32], "the stamp's digest");
+        assert_eq!((second.interface(), second.installs_handlers()), (Interface::Wasi, false));
+
+        // Same size, mtime set back: the ctime still moved.
+        let wali = wat::parse_str(r#"(module (import "wali" "SYS_rt_sigaction" (func (param i32))))"#).unwrap();
+        assert!(wali.len() <= wasi.len());
+        let mut same_size = wali;
+        same_size.resize(wasi.len(), 0);
+        std::fs::write(&path, &same_size).unwrap();
+        std::fs::File::options().write(true).open(&path).unwrap().set_modified(mtime).unwrap();
+        let third = ModuleFile::open(&path, Some(stamps.path())).unwrap();
+        assert_eq!(third.digest(), blake3::hash(&same_size).as_bytes());
+    }
+
+    /// A file changed within the last second might change again within the
+    /// clock's granularity: it gets no stamp.
+    #[test]
+    fn a_fresh_module_gets_no_stamp() {
+        let stamps = tempfile::tempdir().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("app.wasm");
+        std::fs::write(&path, wat::parse_str("(module)").unwrap()).unwrap();
+        ModuleFile::open(&path, Some(stamps.path())).unwrap();
+        assert_eq!(std::fs::read_dir(stamps.path()).unwrap().count(), 0);
     }
 
     #[test]
