@@ -123,8 +123,9 @@ pub fn seal() -> Result<()> {
 }
 
 /// Ranges up to this size (the usual default soft limit) are checked with
-/// one poll(2); larger ones through a listing of `/proc/self/fd`. poll's
-/// cost grows with the range, the listing's with the open descriptors.
+/// one poll(2); larger ones by counting, or else through a listing of
+/// `/proc/self/fd`. poll's cost grows with the range, the listing's with
+/// the open descriptors.
 const POLL_MAX: i32 = 1024;
 
 /// The open descriptors below `end`. poll(2) marks each closed one
@@ -132,18 +133,34 @@ const POLL_MAX: i32 = 1024;
 /// descriptors it costs a fifth of a process's first listing of
 /// `/proc/self/fd`, whose entries procfs builds on demand.
 fn open_below(end: i32) -> Vec<i32> {
-    polled(end).unwrap_or_else(|| listed(end))
+    polled(end).or_else(|| counted(end)).unwrap_or_else(|| listed(end))
 }
 
 fn polled(end: i32) -> Option<Vec<i32>> {
-    if end > POLL_MAX {
-        return None;
-    }
-    let mut fds: Vec<libc::pollfd> = (0..end).map(|fd| libc::pollfd { fd, events: 0, revents: 0 }).collect();
-    // SAFETY: the array is ours and `end` long; the soft limit, lifted by
-    // `prepare`, is at least `end`.
+    (end <= POLL_MAX).then(|| poll_open(0..end)).flatten()
+}
+
+/// The open descriptors in `range` (at most the soft limit's length).
+fn poll_open(range: std::ops::Range<i32>) -> Option<Vec<i32>> {
+    let mut fds: Vec<libc::pollfd> = range.map(|fd| libc::pollfd { fd, events: 0, revents: 0 }).collect();
+    // SAFETY: the array is ours and its length; the soft limit, lifted by
+    // `prepare`, is at least that.
     let ret = unsafe { libc::poll(fds.as_mut_ptr(), fds.len() as libc::nfds_t, 0) };
     (ret >= 0).then(|| fds.iter().filter(|p| p.revents & libc::POLLNVAL == 0).map(|p| p.fd).collect())
+}
+
+/// A larger range without a listing: the open descriptors below POLL_MAX,
+/// if none is open from there to `end`. Since Linux 6.2 the size of
+/// `/proc/self/fd` is the number of open descriptors; when it equals those
+/// below POLL_MAX plus the host's just above `end` (where `to_host` puts
+/// them), nothing is open in between. `None` when that cannot be shown (an
+/// older kernel says 0; the count changed meanwhile; descriptors elsewhere).
+fn counted(end: i32) -> Option<Vec<i32>> {
+    let open = || std::fs::metadata("/proc/self/fd").ok().map(|m| m.len());
+    let before = open()?;
+    let low = poll_open(0..POLL_MAX.min(end))?;
+    let host = poll_open(end..end.saturating_add(HOST_RESERVE as i32))?;
+    (open()? == before && before == (low.len() + host.len()) as u64).then_some(low)
 }
 
 fn listed(end: i32) -> Vec<i32> {
@@ -392,6 +409,43 @@ mod tests {
         unsafe { libc::close(high) };
         assert!(!super::polled(1024).unwrap().contains(&high));
         assert!(!super::listed(1024).contains(&high));
-        assert_eq!(super::polled(super::POLL_MAX + 1), None, "larger ranges are listed");
+        assert_eq!(super::polled(super::POLL_MAX + 1), None, "larger ranges are counted or listed");
+    }
+
+    /// Counting finds a large range's middle empty, and not when a
+    /// descriptor is open there (in a forked child: one thread, so no test
+    /// opens or closes descriptors meanwhile).
+    #[test]
+    fn counting_sees_a_descriptor_in_the_middle_of_a_large_range() {
+        use std::os::fd::AsRawFd;
+        let end = 8000;
+        let check = || {
+            let file = std::fs::File::open("/dev/null").unwrap();
+            let clear = super::counted(end).expect("nothing between 1024 and the end");
+            assert!(clear.contains(&file.as_raw_fd()));
+            // SAFETY: duplicates a descriptor we own; closed below.
+            let middle = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 5000) };
+            assert_eq!(middle, 5000);
+            assert_eq!(super::counted(end), None);
+            assert!(super::open_below(end).contains(&middle), "listed instead");
+            // SAFETY: closes the duplicate made above.
+            unsafe { libc::close(middle) };
+            assert_eq!(super::counted(end), Some(clear));
+        };
+        // SAFETY: the child runs `check` and leaves with _exit, never
+        // returning into the test harness.
+        match unsafe { libc::fork() } {
+            0 => {
+                let ok = std::panic::catch_unwind(check).is_ok();
+                // SAFETY: ends the child without running the parent's exit handlers.
+                unsafe { libc::_exit(if ok { 0 } else { 1 }) }
+            }
+            pid => {
+                let mut status = 0;
+                // SAFETY: waits for the child forked above.
+                assert_eq!(unsafe { libc::waitpid(pid, &mut status, 0) }, pid);
+                assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child status {status:#x}");
+            }
+        }
     }
 }
