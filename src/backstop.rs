@@ -53,16 +53,18 @@ pub fn reaches(name: &str) -> Reaches {
     }
 }
 
-pub fn seccomp_plan(policy: &policy::Policy) -> Option<Plan> {
-    seccomp::derive(policy, reaches)
+/// The filter for `policy`; `guest_execs`: whether the guest can call
+/// execve at all (see [`seccomp::derive`]).
+pub fn seccomp_plan(policy: &policy::Policy, guest_execs: bool) -> Option<Plan> {
+    seccomp::derive(policy, reaches, guest_execs)
 }
 
-/// Files the host must still reach under Landlock: when the guest may
-/// execve, a fresh waligate starts (its binary, the dynamic loader's files,
-/// the module cache).
-fn host_paths(policy: &policy::Policy) -> Vec<Rule> {
+/// Files the host must still reach under Landlock: when the guest can and
+/// may execve, a fresh waligate starts (its binary, the dynamic loader's
+/// files, the module cache).
+fn host_paths(policy: &policy::Policy, guest_execs: bool) -> Vec<Rule> {
     use policy::access::{CREATE, EXEC, READ, WRITE};
-    if !seccomp::may_execve(policy) {
+    if !(guest_execs && seccomp::may_execve(policy)) {
         return Vec::new();
     }
     // The kernel opens the ELF interpreter for execution too.
@@ -79,8 +81,8 @@ fn host_paths(policy: &policy::Policy) -> Vec<Rule> {
     rules
 }
 
-pub fn landlock_rules(policy: &policy::Policy) -> Option<Vec<Rule>> {
-    landlock::derive(policy, &host_paths(policy))
+pub fn landlock_rules(policy: &policy::Policy, guest_execs: bool) -> Option<Vec<Rule>> {
+    landlock::derive(policy, &host_paths(policy, guest_execs))
 }
 
 /// Which layers a run turns off (`--no-seccomp`, `--no-landlock`).
@@ -97,11 +99,13 @@ pub struct Backstop {
 }
 
 impl Backstop {
-    pub fn derive(policy: &policy::Policy) -> Backstop {
+    /// `guest_execs`: whether the guest's module can call execve (imports
+    /// it); without, nothing a fresh waligate needs is let through.
+    pub fn derive(policy: &policy::Policy, guest_execs: bool) -> Backstop {
         Backstop {
             host: policy.source.host.clone().unwrap_or_default(),
-            landlock: landlock_rules(policy),
-            seccomp: seccomp_plan(policy),
+            landlock: landlock_rules(policy, guest_execs),
+            seccomp: seccomp_plan(policy, guest_execs),
         }
     }
 

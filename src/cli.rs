@@ -202,7 +202,8 @@ fn policy_command(cmd: PolicyCommand) -> Result<i32> {
         }
         PolicyCommand::Seccomp { policy, output, bpf } => {
             let p = load_policy(&policy, &ctx)?;
-            let Some(plan) = crate::backstop::seccomp_plan(&p) else {
+            // For any module: one that can execve included.
+            let Some(plan) = crate::backstop::seccomp_plan(&p, true) else {
                 anyhow::bail!("{policy} denies nothing by default: there is no filter to write");
             };
             let bytes = if bpf {
@@ -219,7 +220,7 @@ fn policy_command(cmd: PolicyCommand) -> Result<i32> {
         }
         PolicyCommand::Landlock { policy } => {
             let p = load_policy(&policy, &ctx)?;
-            match crate::backstop::landlock_rules(&p) {
+            match crate::backstop::landlock_rules(&p, true) {
                 Some(rules) => print!("{}", policy::landlock::describe(&rules)),
                 None => println!("{policy} does not confine paths: no ruleset"),
             }

@@ -182,7 +182,10 @@ pub fn run(mut args: RunArgs) -> Result<i32> {
     let gated: Option<(&'static PolicyGate, crate::backstop::Backstop)> = match policy {
         None => None,
         Some(policy) => {
-            let backstop = crate::backstop::Backstop::derive(&policy);
+            // A guest starts another program only through an execve import
+            // (the WASI shim has none: a test checks).
+            let guest_execs = module.imports_execve();
+            let backstop = crate::backstop::Backstop::derive(&policy, guest_execs);
             #[cfg(feature = "test-hooks")]
             let policy = test_hooks::engine_policy(policy);
             let guest_name = module.path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
@@ -340,12 +343,23 @@ mod test_hooks {
 
     /// `host-reboot`: the host itself calls reboot(2) with bad magic
     /// (natively EINVAL, harmless), which no policy allows.
+    /// `host-execve`: the host itself calls execve(2) on a path naming
+    /// nothing (natively ENOENT).
     pub fn after_backstop() {
-        if hook() == "host-reboot" {
-            // SAFETY: bad magic numbers make reboot fail without effect.
-            let ret = unsafe { libc::syscall(libc::SYS_reboot, 0, 0, 0, 0) };
+        let report = |call: &str, ret: libc::c_long| {
             let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
-            eprintln!("test hook: host reboot = {ret}, errno {errno}");
+            eprintln!("test hook: host {call} = {ret}, errno {errno}");
+        };
+        match hook().as_str() {
+            // SAFETY: bad magic numbers make reboot fail without effect.
+            "host-reboot" => report("reboot", unsafe { libc::syscall(libc::SYS_reboot, 0, 0, 0, 0) }),
+            "host-execve" => {
+                let path = c"/nonexistent/waligate-test-hook";
+                // SAFETY: a NUL-terminated path naming nothing and no argv
+                // or envp: the call fails without replacing the image.
+                report("execve", unsafe { libc::syscall(libc::SYS_execve, path.as_ptr(), 0, 0) })
+            }
+            _ => {}
         }
     }
 }
@@ -354,6 +368,20 @@ mod test_hooks {
 mod tests {
     /// The cache key build.rs worked out is the embedded bytes' own: a
     /// wrong one would load whatever another shim left under it.
+    /// Deriving the backstop of a WASI application takes the application's
+    /// imports alone for whether the guest can execve.
+    #[test]
+    fn the_shim_cannot_execve() {
+        let imports = wasmparser::Parser::new(0).parse_all(super::SHIM.wasm).find_map(|p| match p {
+            Ok(wasmparser::Payload::ImportSection(reader)) => {
+                Some(reader.into_imports().map(|i| i.unwrap().name).collect::<Vec<_>>())
+            }
+            _ => None,
+        });
+        let imports = imports.expect("the shim imports WALI calls");
+        assert!(imports.contains(&"SYS_openat") && !imports.contains(&"SYS_execve"), "{imports:?}");
+    }
+
     #[test]
     fn the_embedded_shims_digest_is_its_own() {
         assert_eq!(blake3::hash(super::SHIM.wasm).as_bytes(), &super::SHIM.digest);

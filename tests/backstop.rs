@@ -24,6 +24,24 @@ fn the_kernel_refuses_a_syscall_the_policy_never_allows_even_from_the_host() {
     assert!(r.stdout.starts_with("hello from a WALI guest\n"), "allowed calls still work: {}", r.stdout);
 }
 
+/// A module that does not import execve cannot start a program, so its
+/// backstop leaves execve (and what a fresh waligate needs) to no one,
+/// though the default profile allows a guest's execve of a module.
+#[test]
+fn a_guest_that_cannot_execve_leaves_the_host_no_execve() {
+    let hook_line = |r: &Run| r.stderr.lines().find(|l| l.starts_with("test hook:")).map(str::to_owned);
+    // Natively (no filter) execve of a path naming nothing is ENOENT.
+    let r = capture(hooked("host-execve").args(["run", "--no-seccomp"]).arg(guest("hello")));
+    assert_eq!(hook_line(&r).as_deref(), Some("test hook: host execve = -1, errno 2"), "{}", r.stderr);
+    // hello imports no execve: the filter refuses it (EPERM).
+    let r = capture(hooked("host-execve").arg("run").arg(guest("hello")));
+    assert_eq!(hook_line(&r).as_deref(), Some("test hook: host execve = -1, errno 1"), "{}", r.stderr);
+    assert!(r.stdout.starts_with("hello from a WALI guest\n"), "{}", r.stdout);
+    // The exec guest imports it: the kernel lets it through to the path.
+    let r = capture(hooked("host-execve").arg("run").arg(guest("exec")).arg("/nonexistent"));
+    assert_eq!(hook_line(&r).as_deref(), Some("test hook: host execve = -1, errno 2"), "{}", r.stderr);
+}
+
 #[test]
 fn a_kill_action_filter_kills_the_process() {
     let dir = scratch();

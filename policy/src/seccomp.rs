@@ -197,17 +197,22 @@ impl Rules {
 }
 
 /// Derives the filter for `policy`; `reaches` tells how each guest syscall
-/// is carried out by the host. `None`: the policy denies nothing the
-/// kernel could refuse, so no filter is needed.
-pub fn derive(policy: &Policy, reaches: impl Fn(&str) -> Reaches) -> Option<Plan> {
+/// is carried out by the host; `guest_execs`: whether the guest can call
+/// execve at all (its module imports it), without which a filter of
+/// allowed calls allows neither its execve nor a fresh waligate's
+/// start-up, whatever the policy says (a permissive policy's filter of
+/// refused calls still refuses only what the policy refuses). `None`: the
+/// policy denies nothing the kernel could refuse, so no filter is needed.
+pub fn derive(policy: &Policy, reaches: impl Fn(&str) -> Reaches, guest_execs: bool) -> Option<Plan> {
     let names = syscalls::names();
+    let execs = guest_execs && may_execve(policy);
     let action = policy.source.host.as_ref().and_then(|h| h.seccomp_action).unwrap_or(SeccompAction::Errno);
     let refuse = match (action, policy.default) {
         (SeccompAction::Kill, _) => Action::KillProcess,
         (_, Effect::Deny(errno)) => Action::Errno(errno as u32),
         _ => Action::Errno(EPERM),
     };
-    let host = host_calls(policy);
+    let host = host_calls(execs);
     let mut rules = Rules::new();
     if policy.mode == Mode::Audit || !policy.default.denies() {
         // A permissive policy: refuse only what a rule always refuses and
@@ -235,8 +240,12 @@ pub fn derive(policy: &Policy, reaches: impl Fn(&str) -> Reaches) -> Option<Plan
         }
         return Some(Plan { matched: refuse, mismatch: Action::Allow, rules: rules.into_list() });
     }
+    let execve = syscalls::index("execve");
     for (sys, name) in names.iter().enumerate() {
         let Some(alternatives) = allowed_when(policy, sys) else { continue };
+        if Some(sys) == execve && !execs {
+            continue;
+        }
         match reaches(name) {
             Reaches::Direct { scalar } => {
                 // A condition on an argument the host translates cannot be
@@ -262,9 +271,10 @@ pub fn may_execve(policy: &Policy) -> bool {
     syscalls::index("execve").is_some_and(|sys| allowed_when(policy, sys).is_some())
 }
 
-/// The syscalls the host needs whatever the policy says.
-fn host_calls(policy: &Policy) -> impl Iterator<Item = &'static (&'static str, &'static str)> + Clone {
-    HOST_RUNTIME.iter().chain(if may_execve(policy) { HOST_EXEC } else { &[] })
+/// The syscalls the host needs whatever the policy says (`execs`: and a
+/// fresh waligate a guest's execve starts).
+fn host_calls(execs: bool) -> impl Iterator<Item = &'static (&'static str, &'static str)> + Clone {
+    HOST_RUNTIME.iter().chain(if execs { HOST_EXEC } else { &[] })
 }
 
 fn seccomp_action(a: Action) -> Act {
@@ -444,7 +454,7 @@ mod tests {
         policies.push(crate::load_str("conditional", conditional, &ctx).unwrap().policy);
         let args = [[0u64; 6], [1, 15, 3, 0, 0, 0], [2, 16, 4, 1 << 33, 0, 0], [u64::MAX; 6], [1, 9, 0o101, 0, 0, 0]];
         for policy in &policies {
-            let Some(plan) = derive(policy, |_| Reaches::Direct { scalar: 0x3f }) else { continue };
+            let Some(plan) = derive(policy, |_| Reaches::Direct { scalar: 0x3f }, true) else { continue };
             let (tree, linear) = (plan.bpf().unwrap(), plan.linear_bpf().unwrap());
             assert!(tree.len() < linear.len() + 64, "{}: {} vs {}", policy.name, tree.len(), linear.len());
             for nr in 0..=470 {
@@ -467,7 +477,7 @@ mod tests {
         let ctx = crate::Context { cwd: "/".into(), extra_grants: Vec::new() };
         for profile in crate::profiles::NAMES {
             let policy = crate::load(profile, &ctx).unwrap_or_else(|e| panic!("{profile}: {e:?}")).policy;
-            let Some(plan) = derive(&policy, |_| Reaches::Direct { scalar: 0x3f }) else { continue };
+            let Some(plan) = derive(&policy, |_| Reaches::Direct { scalar: 0x3f }, true) else { continue };
             let unconditional = |name: &str| plan.get(name).is_some_and(|alts| alts.iter().any(Vec::is_empty));
             if plan.matched == Action::Allow {
                 for (name, _) in HOST_RUNTIME {
@@ -479,9 +489,36 @@ mod tests {
             }
         }
         let default = crate::load("default", &ctx).unwrap().policy;
-        let plan = derive(&default, |_| Reaches::Direct { scalar: 0x3f }).unwrap();
+        let plan = derive(&default, |_| Reaches::Direct { scalar: 0x3f }, true).unwrap();
         for name in ["read", "write", "readv", "writev", "close", "clock_gettime", "futex", "getpid", "lseek"] {
             assert_eq!(plan.get(name), Some(&vec![Vec::new()]), "{name}");
         }
+    }
+
+    /// A guest that cannot call execve (its module does not import it) gets
+    /// neither execve nor what a fresh waligate needs to start, though the
+    /// policy allows execve; its other calls are as before.
+    #[test]
+    fn a_guest_without_execve_gets_no_exec_calls() {
+        let ctx = crate::Context { cwd: "/".into(), extra_grants: Vec::new() };
+        let default = crate::load("default", &ctx).unwrap().policy;
+        assert!(may_execve(&default));
+        let direct = |_: &str| Reaches::Direct { scalar: 0x3f };
+        let (can, cannot) = (derive(&default, direct, true).unwrap(), derive(&default, direct, false).unwrap());
+        assert!(can.get("execve").is_some() && cannot.get("execve").is_none());
+        // Host start-up calls the default profile does not allow the guest.
+        let start_up: Vec<&str> = HOST_EXEC
+            .iter()
+            .map(|(n, _)| *n)
+            .filter(|n| allowed_when(&default, syscalls::index(n).unwrap()).is_none())
+            .collect();
+        assert!(!start_up.is_empty());
+        for name in &start_up {
+            assert!(can.get(name).is_some() && cannot.get(name).is_none(), "{name}");
+        }
+        let others = |plan: &Plan| -> Vec<&str> {
+            plan.rules.iter().map(|(n, _)| *n).filter(|n| *n != "execve" && !start_up.contains(n)).collect()
+        };
+        assert_eq!(others(&can), others(&cannot));
     }
 }

@@ -36,17 +36,20 @@ struct ImportFacts {
     wasi: bool,
     wali: bool,
     rt_sigaction: bool,
+    execve: bool,
 }
 
 impl ImportFacts {
     fn of(imports: Option<&Imports>) -> Self {
         let all = || imports.into_iter().flatten();
         let from = |m: &str| all().any(|(module, _)| module == m);
+        let wali = |call: &str| all().any(|(module, name)| module == crate::linker::WALI && name == call);
         ImportFacts {
             parsed: imports.is_some(),
             wasi: from(crate::wasi::WASI_MODULE),
             wali: from(crate::linker::WALI),
-            rt_sigaction: all().any(|(module, name)| module == crate::linker::WALI && name == "SYS_rt_sigaction"),
+            rt_sigaction: wali("SYS_rt_sigaction"),
+            execve: wali("SYS_execve"),
         }
     }
 }
@@ -123,6 +126,12 @@ impl ModuleFile {
         !self.facts.parsed || self.facts.rt_sigaction
     }
 
+    /// Whether the module can call execve (imports it): the only way a
+    /// guest starts another program. An unparsable module says yes.
+    pub fn imports_execve(&self) -> bool {
+        !self.facts.parsed || self.facts.execve
+    }
+
     /// The whole binary module, to compile it: read again, and refused if
     /// it is no longer what was hashed (its compiled form is stored under
     /// that digest).
@@ -180,7 +189,7 @@ mod stamp {
     use std::os::unix::fs::MetadataExt;
     use std::path::{Path, PathBuf};
 
-    const MAGIC: &[u8; 8] = b"wgstamp1";
+    const MAGIC: &[u8; 8] = b"wgstamp2";
     /// Magic, then size, mtime and ctime (seconds and nanoseconds).
     const HEADER: usize = 8 + 5 * 8;
     /// The header, the digest, the import facts.
@@ -214,7 +223,7 @@ mod stamp {
         let rest = &bytes[HEADER..LEN];
         let flags = rest[32];
         let bit = |i: u8| flags & (1 << i) != 0;
-        let facts = ImportFacts { parsed: bit(0), wasi: bit(1), wali: bit(2), rt_sigaction: bit(3) };
+        let facts = ImportFacts { parsed: bit(0), wasi: bit(1), wali: bit(2), rt_sigaction: bit(3), execve: bit(4) };
         Some(Stamp { digest: rest[..32].try_into().ok()?, facts })
     }
 
@@ -226,8 +235,10 @@ mod stamp {
             return;
         }
         let f = stamp.facts;
-        let flags =
-            [f.parsed, f.wasi, f.wali, f.rt_sigaction].iter().enumerate().fold(0u8, |m, (i, &b)| m | u8::from(b) << i);
+        let flags = [f.parsed, f.wasi, f.wali, f.rt_sigaction, f.execve]
+            .iter()
+            .enumerate()
+            .fold(0u8, |m, (i, &b)| m | u8::from(b) << i);
         let mut bytes = header(meta);
         bytes.extend_from_slice(&stamp.digest);
         bytes.push(flags);
@@ -281,6 +292,15 @@ mod tests {
         assert_eq!(file.digest(), blake3::hash(&binary).as_bytes());
         assert_eq!(file.interface(), Interface::Wali);
         assert!(file.installs_handlers());
+        assert!(!file.imports_execve());
+    }
+
+    #[test]
+    fn a_module_importing_execve_can_start_programs() {
+        let wat = r#"(module (import "wali" "SYS_execve" (func (param i32 i32 i32) (result i64))))"#;
+        let (_dir, file) = module_file("app.wat", wat.as_bytes());
+        assert!(file.imports_execve());
+        assert!(!file.installs_handlers());
     }
 
     /// A pipe cannot be read twice: its module is kept from the first read.
@@ -333,7 +353,10 @@ mod tests {
         std::fs::write(&stamp, &bytes).unwrap();
         let second = ModuleFile::open(&path, Some(stamps.path())).unwrap();
         assert_eq!(second.digest(), &[7; 32], "the stamp's digest");
-        assert_eq!((second.interface(), second.installs_handlers()), (Interface::Wasi, false));
+        assert_eq!(
+            (second.interface(), second.installs_handlers(), second.imports_execve()),
+            (Interface::Wasi, false, false)
+        );
 
         // Same size, mtime set back: the ctime still moved.
         let wali = wat::parse_str(r#"(module (import "wali" "SYS_rt_sigaction" (func (param i32))))"#).unwrap();
@@ -362,6 +385,7 @@ mod tests {
     fn an_unparsable_binary_may_install_handlers() {
         let (_dir, file) = module_file("bad.wasm", b"\0asm\x01\0\0\0\x02\xff\xff");
         assert!(file.installs_handlers());
+        assert!(file.imports_execve());
         assert_eq!(file.interface(), Interface::Wali);
     }
 }
