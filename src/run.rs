@@ -178,13 +178,13 @@ pub fn run(mut args: RunArgs) -> Result<i32> {
         None => limit_args(&args.limits)?.or(policy.as_ref().and_then(|p| p.source.limits).unwrap_or_default()),
     };
     wali_core::fdspace::set_limit(limits.open_files.unwrap_or(inherited_fd_limit));
+    // A guest starts another program only through an execve import (the
+    // WASI shim has none: a test checks).
+    let guest_execs = module.imports_execve();
     // The gate lives as long as the process: the guest's calls borrow it.
     let gated: Option<(&'static PolicyGate, crate::backstop::Backstop)> = match policy {
         None => None,
         Some(policy) => {
-            // A guest starts another program only through an execve import
-            // (the WASI shim has none: a test checks).
-            let guest_execs = module.imports_execve();
             let backstop = crate::backstop::Backstop::derive(&policy, guest_execs);
             #[cfg(feature = "test-hooks")]
             let policy = test_hooks::engine_policy(policy);
@@ -233,7 +233,8 @@ pub fn run(mut args: RunArgs) -> Result<i32> {
                 Ok(())
             }) as Box<dyn FnOnce() -> Result<()>>
         }),
-        exec_handover: Some(exec_handover.encode()),
+        // Only a guest that can execve hands anything over.
+        exec_handover: guest_execs.then(|| exec_handover.encode()),
         limits: engine_limits(limits),
         carried_limits: wali_core::limits::Carried {
             deadline_ms: args.carried_deadline_ms,
