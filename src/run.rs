@@ -367,8 +367,6 @@ mod test_hooks {
 
 #[cfg(test)]
 mod tests {
-    /// The cache key build.rs worked out is the embedded bytes' own: a
-    /// wrong one would load whatever another shim left under it.
     /// Deriving the backstop of a WASI application takes the application's
     /// imports alone for whether the guest can execve.
     #[test]
@@ -383,6 +381,8 @@ mod tests {
         assert!(imports.contains(&"SYS_openat") && !imports.contains(&"SYS_execve"), "{imports:?}");
     }
 
+    /// The cache key build.rs worked out is the embedded bytes' own: a
+    /// wrong one would load whatever another shim left under it.
     #[test]
     fn the_embedded_shims_digest_is_its_own() {
         assert_eq!(blake3::hash(super::SHIM.wasm).as_bytes(), &super::SHIM.digest);
