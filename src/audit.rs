@@ -196,13 +196,24 @@ impl Audit {
         }
     }
 
-    /// Appends the event `event` builds; without a log it is not built.
-    fn write(&self, event: impl FnOnce() -> Value) {
-        if let Some(sink) = self.sink {
-            let mut line = event().to_string();
-            line.push('\n');
-            sink.append(line.as_bytes());
+    /// Appends a host event of kind `event`: the members every event has,
+    /// then those `fields` builds (a JSON object); without a log nothing is
+    /// built.
+    fn write(&self, event: &str, fields: impl FnOnce() -> Value) {
+        let Some(sink) = self.sink else { return };
+        let mut line = json!({
+            "event": event,
+            "ts": now_ns(),
+            "seq": self.seq(),
+            "guest": self.guest,
+            "pid": sink::pid(),
+        });
+        if let (Some(line), Value::Object(fields)) = (line.as_object_mut(), fields()) {
+            line.extend(fields);
         }
+        let mut text = line.to_string();
+        text.push('\n');
+        sink.append(text.as_bytes());
     }
 
     fn seq(&self) -> u64 {
@@ -316,51 +327,19 @@ impl Audit {
     /// Records what the kernel backstop (`layer`: seccomp or landlock) does
     /// for this run: `state` is installed, disabled, unsupported...
     pub fn backstop(&self, layer: &str, state: &str, detail: &str) {
-        self.write(|| {
-            json!({
-                "event": "backstop",
-                "ts": now_ns(),
-                "seq": self.seq(),
-                "guest": self.guest,
-                "pid": sink::pid(),
-                "layer": layer,
-                "state": state,
-                "detail": detail,
-            })
-        });
+        self.write("backstop", || json!({ "layer": layer, "state": state, "detail": detail }));
     }
 
     /// Records the resource limit that is ending the guest.
     pub fn limit(&self, name: &str, detail: &str) {
-        self.write(|| {
-            json!({
-                "event": "limit",
-                "ts": now_ns(),
-                "seq": self.seq(),
-                "guest": self.guest,
-                "pid": sink::pid(),
-                "tid": tid(),
-                "limit": name,
-                "detail": detail,
-            })
-        });
+        self.write("limit", || json!({ "tid": tid(), "limit": name, "detail": detail }));
     }
 
     /// Records how the run ended.
     pub fn exit(&self, outcome: &str, status: i32) {
         // Other threads' events under way go first; later ones are dropped.
         sink::end_events();
-        self.write(|| {
-            json!({
-                "event": "exit",
-                "ts": now_ns(),
-                "seq": self.seq(),
-                "guest": self.guest,
-                "pid": sink::pid(),
-                "outcome": outcome,
-                "status": status,
-            })
-        });
+        self.write("exit", || json!({ "outcome": outcome, "status": status }));
         // The process ends next: the trail must be complete before it does.
         self.flush();
     }

@@ -64,7 +64,7 @@ pub fn seccomp_plan(policy: &policy::Policy, guest_execs: bool) -> Option<Plan> 
 /// files, the module cache).
 fn host_paths(policy: &policy::Policy, guest_execs: bool) -> Vec<Rule> {
     use policy::access::{CREATE, EXEC, READ, WRITE};
-    if !(guest_execs && seccomp::may_execve(policy)) {
+    if !seccomp::may_execve(policy, guest_execs) {
         return Vec::new();
     }
     // The kernel opens the ELF interpreter for execution too.

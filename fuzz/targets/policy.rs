@@ -216,7 +216,7 @@ fn exercise(p: &policy::Policy, data: &[u8], reaches: &dyn Fn(&str) -> Reaches) 
             }
         }
     }
-    let _ = seccomp::may_execve(p);
+    let _ = seccomp::may_execve(p, true);
     if let Some(rules) = policy::landlock::derive(p, &[]) {
         let _ = policy::landlock::describe(&rules);
         for r in &rules {

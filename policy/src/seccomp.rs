@@ -205,7 +205,7 @@ impl Rules {
 /// policy denies nothing the kernel could refuse, so no filter is needed.
 pub fn derive(policy: &Policy, reaches: impl Fn(&str) -> Reaches, guest_execs: bool) -> Option<Plan> {
     let names = syscalls::names();
-    let execs = guest_execs && may_execve(policy);
+    let execs = may_execve(policy, guest_execs);
     let action = policy.source.host.as_ref().and_then(|h| h.seccomp_action).unwrap_or(SeccompAction::Errno);
     let refuse = match (action, policy.default) {
         (SeccompAction::Kill, _) => Action::KillProcess,
@@ -264,16 +264,16 @@ pub fn derive(policy: &Policy, reaches: impl Fn(&str) -> Reaches, guest_execs: b
     Some(Plan { matched: Action::Allow, mismatch: refuse, rules: rules.into_list() })
 }
 
-/// Whether any rule of `policy` could let the guest execve: then a fresh
-/// waligate starts under the inherited kernel layers and needs its files
-/// and start-up syscalls.
-pub fn may_execve(policy: &Policy) -> bool {
-    syscalls::index("execve").is_some_and(|sys| allowed_when(policy, sys).is_some())
+/// Whether the guest can execve (`guest_execs`: its module imports it) and
+/// any rule of `policy` could let it: then a fresh waligate starts under
+/// the inherited kernel layers and needs its files and start-up syscalls.
+pub fn may_execve(policy: &Policy, guest_execs: bool) -> bool {
+    guest_execs && syscalls::index("execve").is_some_and(|sys| allowed_when(policy, sys).is_some())
 }
 
 /// The syscalls the host needs whatever the policy says (`execs`: and a
 /// fresh waligate a guest's execve starts).
-fn host_calls(execs: bool) -> impl Iterator<Item = &'static (&'static str, &'static str)> + Clone {
+fn host_calls(execs: bool) -> impl Iterator<Item = &'static (&'static str, &'static str)> {
     HOST_RUNTIME.iter().chain(if execs { HOST_EXEC } else { &[] })
 }
 
@@ -502,7 +502,7 @@ mod tests {
     fn a_guest_without_execve_gets_no_exec_calls() {
         let ctx = crate::Context { cwd: "/".into(), extra_grants: Vec::new() };
         let default = crate::load("default", &ctx).unwrap().policy;
-        assert!(may_execve(&default));
+        assert!(may_execve(&default, true) && !may_execve(&default, false));
         let direct = |_: &str| Reaches::Direct { scalar: 0x3f };
         let (can, cannot) = (derive(&default, direct, true).unwrap(), derive(&default, direct, false).unwrap());
         assert!(can.get("execve").is_some() && cannot.get("execve").is_none());

@@ -127,15 +127,18 @@ pub fn load_or_compile(
         }
     }
     let bytes = compile()?;
-    let store = || -> Result<()> {
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-        std::io::Write::write_all(&mut tmp, &bytes)?;
-        tmp.persist(&path)?;
-        Ok(())
-    };
-    match store() {
+    match store(dir, &path, &bytes) {
         Ok(()) => tracing::debug!("stored compiled module in cache {}", path.display()),
         Err(e) => tracing::warn!("could not store compiled module in cache: {e:#}"),
     }
     compiled(&bytes)
+}
+
+/// Writes `bytes` to `path` in the cache directory `dir` atomically: a
+/// concurrent start reads the whole entry or none.
+pub(crate) fn store(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    std::io::Write::write_all(&mut tmp, bytes)?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
 }

@@ -52,6 +52,17 @@ impl ImportFacts {
             execve: wali("SYS_execve"),
         }
     }
+
+    /// As the bits of one byte (for stamps), in one order both ways.
+    fn to_bits(self) -> u8 {
+        let ImportFacts { parsed, wasi, wali, rt_sigaction, execve } = self;
+        [parsed, wasi, wali, rt_sigaction, execve].iter().enumerate().fold(0, |m, (i, &b)| m | u8::from(b) << i)
+    }
+
+    fn from_bits(bits: u8) -> Self {
+        let bit = |i: u8| bits & (1 << i) != 0;
+        ImportFacts { parsed: bit(0), wasi: bit(1), wali: bit(2), rt_sigaction: bit(3), execve: bit(4) }
+    }
 }
 
 pub struct ModuleFile {
@@ -185,7 +196,7 @@ fn read_imports(file: &mut impl Read) -> std::io::Result<(Vec<u8>, Option<Import
 /// identity, in the cache directory.
 mod stamp {
     use super::ImportFacts;
-    use std::io::{Read, Write};
+    use std::io::Read;
     use std::os::unix::fs::MetadataExt;
     use std::path::{Path, PathBuf};
 
@@ -221,10 +232,7 @@ mod stamp {
             return None;
         }
         let rest = &bytes[HEADER..LEN];
-        let flags = rest[32];
-        let bit = |i: u8| flags & (1 << i) != 0;
-        let facts = ImportFacts { parsed: bit(0), wasi: bit(1), wali: bit(2), rt_sigaction: bit(3), execve: bit(4) };
-        Some(Stamp { digest: rest[..32].try_into().ok()?, facts })
+        Some(Stamp { digest: rest[..32].try_into().ok()?, facts: ImportFacts::from_bits(rest[32]) })
     }
 
     /// Stamps the file `meta` describes, once its ctime is over a second
@@ -234,21 +242,10 @@ mod stamp {
         if meta.ctime() + 1 >= now as i64 {
             return;
         }
-        let f = stamp.facts;
-        let flags = [f.parsed, f.wasi, f.wali, f.rt_sigaction, f.execve]
-            .iter()
-            .enumerate()
-            .fold(0u8, |m, (i, &b)| m | u8::from(b) << i);
         let mut bytes = header(meta);
         bytes.extend_from_slice(&stamp.digest);
-        bytes.push(flags);
-        let store = || -> std::io::Result<()> {
-            let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
-            tmp.write_all(&bytes)?;
-            tmp.persist(path(dir, meta)).map_err(|e| e.error)?;
-            Ok(())
-        };
-        if let Err(e) = store() {
+        bytes.push(stamp.facts.to_bits());
+        if let Err(e) = crate::cache::store(dir, &path(dir, meta), &bytes) {
             tracing::debug!("could not stamp module file: {e}");
         }
     }

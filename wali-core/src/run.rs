@@ -117,7 +117,17 @@ fn compiler_for(engine: &Engine) -> Result<Engine> {
 
 /// Compiles (or loads from the cache) the rewritten form of `wasm`.
 pub fn load_bytes(engine: &Engine, wasm: &[u8], cache_dir: Option<&std::path::Path>) -> Result<Module> {
-    cache::load_or_compile(engine, blake3::hash(wasm).as_bytes(), cache_dir, || compile(engine, wasm))
+    load_digested(engine, blake3::hash(wasm).as_bytes(), wasm, cache_dir)
+}
+
+/// [`load_bytes`] for bytes whose digest is known already.
+fn load_digested(
+    engine: &Engine,
+    digest: &[u8; 32],
+    wasm: &[u8],
+    cache_dir: Option<&std::path::Path>,
+) -> Result<Module> {
+    cache::load_or_compile(engine, digest, cache_dir, || compile(engine, wasm))
 }
 
 /// Loads (from the cache) or compiles a module file, read whole only to
@@ -172,10 +182,7 @@ pub fn run(opts: RunOptions) -> Result<Outcome> {
         .collect::<Result<Vec<_>>>()?;
     let shim = match interface {
         Interface::Wasi => {
-            let shim = opts.shim;
-            let load = cache::load_or_compile(&engine, &shim.digest, opts.cache_dir.as_deref(), || {
-                compile(&engine, shim.wasm)
-            });
+            let load = load_digested(&engine, &opts.shim.digest, opts.shim.wasm, opts.cache_dir.as_deref());
             Some(load.context("cannot load the WASI shim")?)
         }
         Interface::Wali => None,
