@@ -30,9 +30,15 @@ const EMULATED_AS: &[(&str, &[&str])] = &[
     ("tkill", &["tgkill", "getpid"]),
 ];
 
-/// How wali-core carries out guest syscall `name`.
-pub fn reaches(name: &str) -> Reaches {
-    let Some(row) = table::lookup(name) else {
+/// How wali-core carries out the guest syscall at index `sys` of the
+/// policy's names (by position: both tables follow the specification's
+/// rows, a name comparison confirming it).
+pub fn reaches(sys: usize) -> Reaches {
+    let Some(&name) = policy::syscalls::names().get(sys) else {
+        return Reaches::Host(&[]);
+    };
+    let row = table::SYSCALLS.get(sys).filter(|row| row.name == name).or_else(|| table::lookup(name));
+    let Some(row) = row else {
         return Reaches::Host(&[]);
     };
     match row.imp {
@@ -81,8 +87,10 @@ fn host_paths(policy: &policy::Policy, guest_execs: bool) -> Vec<Rule> {
     rules
 }
 
-pub fn landlock_rules(policy: &policy::Policy, guest_execs: bool) -> Option<Vec<Rule>> {
-    landlock::derive(policy, &host_paths(policy, guest_execs))
+/// The Landlock ruleset for `policy`; `reach`: the trees the guest can
+/// name at all, when known (see [`landlock::derive`]).
+pub fn landlock_rules(policy: &policy::Policy, guest_execs: bool, reach: Option<&[PathBuf]>) -> Option<Vec<Rule>> {
+    landlock::derive(policy, &host_paths(policy, guest_execs), reach)
 }
 
 /// Which layers a run turns off (`--no-seccomp`, `--no-landlock`).
@@ -101,10 +109,12 @@ pub struct Backstop {
 impl Backstop {
     /// `guest_execs`: whether the guest's module can call execve (imports
     /// it); without, nothing a fresh waligate needs is let through.
-    pub fn derive(policy: &policy::Policy, guest_execs: bool) -> Backstop {
+    /// `reach`: the only trees the guest can name (a WASI application's
+    /// preopens), when known: Landlock then allows nothing elsewhere.
+    pub fn derive(policy: &policy::Policy, guest_execs: bool, reach: Option<&[PathBuf]>) -> Backstop {
         Backstop {
             host: policy.source.host.clone().unwrap_or_default(),
-            landlock: landlock_rules(policy, guest_execs),
+            landlock: landlock_rules(policy, guest_execs, reach),
             seccomp: seccomp_plan(policy, guest_execs),
         }
     }
@@ -161,8 +171,8 @@ mod tests {
     /// name; one unknown would be left out of the filter.
     #[test]
     fn emulations_make_known_syscalls() {
-        for name in policy::syscalls::names() {
-            if let policy::seccomp::Reaches::Host(calls) = super::reaches(name) {
+        for (sys, name) in policy::syscalls::names().iter().enumerate() {
+            if let policy::seccomp::Reaches::Host(calls) = super::reaches(sys) {
                 for call in calls {
                     assert!(policy::syscalls::number(call).is_some(), "{name}: {call}");
                 }

@@ -88,20 +88,9 @@ enum AuditCommand {
 }
 
 pub fn main() -> i32 {
-    let log = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .without_time()
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    // Without WALIGATE_LOG, a plain level (building an EnvFilter costs a
-    // noticeable part of start-up) and no bridge from the `log` crate
-    // (cranelift's records), whose installation costs start-up time too.
-    match tracing_subscriber::EnvFilter::try_from_env("WALIGATE_LOG") {
-        Ok(filter) => log.with_env_filter(filter).init(),
-        Err(_) => {
-            let _ = tracing::subscriber::set_global_default(log.with_max_level(tracing::Level::WARN).finish());
-        }
-    }
-    command(Cli::parse().command).unwrap_or_else(|e| {
+    crate::diagnostics::init();
+    let c = Cli::parse().command;
+    command(c).unwrap_or_else(|e| {
         eprintln!("waligate: {e:#}");
         EXIT_HOST_ERROR
     })
@@ -220,7 +209,7 @@ fn policy_command(cmd: PolicyCommand) -> Result<i32> {
         }
         PolicyCommand::Landlock { policy } => {
             let p = load_policy(&policy, &ctx)?;
-            match crate::backstop::landlock_rules(&p, true) {
+            match crate::backstop::landlock_rules(&p, true, None) {
                 Some(rules) => print!("{}", policy::landlock::describe(&rules)),
                 None => println!("{policy} does not confine paths: no ruleset"),
             }

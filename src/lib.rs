@@ -5,6 +5,7 @@ pub mod audit;
 pub mod backstop;
 pub mod cli;
 pub mod decode_args;
+pub mod diagnostics;
 pub mod gate;
 pub mod handover;
 pub mod inspect;

@@ -185,7 +185,11 @@ pub fn run(mut args: RunArgs) -> Result<i32> {
     let gated: Option<(&'static PolicyGate, crate::backstop::Backstop)> = match policy {
         None => None,
         Some(policy) => {
-            let backstop = crate::backstop::Backstop::derive(&policy, guest_execs);
+            // A WASI application names files only beneath its preopens (its
+            // shim resolves every path there).
+            let hosts: Vec<PathBuf> = preopens.iter().map(|p| p.host.clone()).collect();
+            let reach = (interface == Interface::Wasi).then_some(hosts.as_slice());
+            let backstop = crate::backstop::Backstop::derive(&policy, guest_execs, reach);
             #[cfg(feature = "test-hooks")]
             let policy = test_hooks::engine_policy(policy);
             let guest_name = module.path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());
@@ -346,6 +350,7 @@ mod test_hooks {
     /// (natively EINVAL, harmless), which no policy allows.
     /// `host-execve`: the host itself calls execve(2) on a path naming
     /// nothing (natively ENOENT).
+    /// `host-create:PATH`: the host itself creates the file PATH.
     pub fn after_backstop() {
         let report = |call: &str, ret: libc::c_long| {
             let errno = std::io::Error::last_os_error().raw_os_error().unwrap_or(0);
@@ -360,7 +365,19 @@ mod test_hooks {
                 // or envp: the call fails without replacing the image.
                 report("execve", unsafe { libc::syscall(libc::SYS_execve, path.as_ptr(), 0, 0) })
             }
-            _ => {}
+            hook => {
+                if let Some(path) = hook.strip_prefix("host-create:") {
+                    let path = std::ffi::CString::new(path).unwrap_or_default();
+                    let flags = libc::O_CREAT | libc::O_WRONLY | libc::O_CLOEXEC;
+                    // SAFETY: a NUL-terminated path; the descriptor is closed at once.
+                    let fd = unsafe { libc::open(path.as_ptr(), flags, 0o600) };
+                    report("create", fd.into());
+                    if fd >= 0 {
+                        // SAFETY: closes the descriptor just opened.
+                        unsafe { libc::close(fd) };
+                    }
+                }
+            }
         }
     }
 }

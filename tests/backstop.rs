@@ -98,6 +98,54 @@ fn landlock_confines_paths_even_without_the_engine_check() {
     assert_eq!(std::fs::read_to_string(&secret).unwrap(), "secret");
 }
 
+/// A WASI application names files only beneath its preopens (its shim
+/// resolves every path there), so Landlock allows nothing else, though the
+/// policy grants more: the host itself cannot create a file in /tmp (the
+/// default profile's grant) outside the preopen, where a WALI program's
+/// backstop lets it.
+#[test]
+fn a_wasi_applications_landlock_rules_end_at_its_preopens() {
+    let preopen = scratch();
+    let outside = scratch();
+    let hook_line = |r: &Run| r.stderr.lines().find(|l| l.starts_with("test hook:")).map(str::to_owned);
+    let wasi = |target: &std::path::Path, extra: &[&str]| {
+        capture(
+            hooked(&format!("host-create:{}", target.display()))
+                .arg("run")
+                .args(extra)
+                .arg("--dir")
+                .arg(format!("{}::/", preopen.path().display()))
+                .arg(wasi_guest("wasi_hello")),
+        )
+    };
+    // The hook's line: `test hook: host create = FD, errno E`.
+    let created = |r: &Run| {
+        let fd =
+            hook_line(r).and_then(|l| l.strip_prefix("test hook: host create = ")?.split(',').next()?.parse().ok());
+        fd.is_some_and(|fd: i32| fd >= 0)
+    };
+
+    let inside = preopen.path().join("inside");
+    let r = wasi(&inside, &[]);
+    assert!(created(&r) && inside.exists(), "{}", r.stderr);
+    assert!(r.stdout.starts_with("hello from WASI\n"), "{}", r.stdout);
+
+    let escaped = outside.path().join("escaped");
+    let r = wasi(&escaped, &[]);
+    assert_eq!(hook_line(&r).as_deref(), Some("test hook: host create = -1, errno 13"), "{}", r.stderr);
+    assert!(!escaped.exists());
+    assert!(r.stdout.starts_with("hello from WASI\n"), "{}", r.stdout);
+
+    // Without Landlock the same create works: what the narrowing stops.
+    let r = wasi(&escaped, &["--no-landlock"]);
+    assert!(created(&r) && escaped.exists(), "{}", r.stderr);
+    std::fs::remove_file(&escaped).unwrap();
+
+    // A WALI program sees host paths: /tmp stays granted to it.
+    let r = capture(hooked(&format!("host-create:{}", escaped.display())).arg("run").arg(guest("hello")));
+    assert!(created(&r) && escaped.exists(), "{}", r.stderr);
+}
+
 #[test]
 fn policy_seccomp_and_landlock_commands() {
     let dir = scratch();

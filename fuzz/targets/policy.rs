@@ -11,7 +11,7 @@
 use crate::harness::{Rng, fnv, mutate_bytes};
 use policy::constants::{CONSTANTS, ERRNOS};
 use policy::engine::{Decision, Request};
-use policy::seccomp::{self, Action, Plan, Reaches};
+use policy::seccomp::{self, Action, Plan, Reaches, When};
 use policy::syscalls::{self, GROUPS};
 use policy::{Context, Problem, load_str};
 use serde_json::{Map, Value, json};
@@ -26,14 +26,15 @@ fn ctx() -> Context {
     }
 }
 
-/// How the host carries out each guest syscall, made up from the name:
-/// directly with some arguments passed unchanged, or through nothing, or
-/// through a host syscall of the same name.
-pub fn synthetic_reaches(name: &str) -> Reaches {
+/// How the host carries out each guest syscall (by index), made up from
+/// the name: directly with some arguments passed unchanged, or through
+/// nothing, or through a host syscall of the same name.
+pub fn synthetic_reaches(sys: usize) -> Reaches {
+    let name = syscalls::names().get(sys).unwrap_or(&"getpid");
     let h = fnv(name.as_bytes());
     match h % 8 {
         0 => Reaches::Host(&[]),
-        1 => Reaches::Host(std::slice::from_ref(syscalls::names().iter().find(|n| **n == name).unwrap_or(&"getpid"))),
+        1 => Reaches::Host(std::slice::from_ref(name)),
         _ => Reaches::Direct { scalar: (h >> 8) as u8 & 0x3f },
     }
 }
@@ -44,7 +45,7 @@ pub fn check(data: &[u8]) {
 
 /// The whole property, with `reaches` telling how guest syscalls reach the
 /// kernel (the CLI's tests pass the real one).
-pub fn check_with(data: &[u8], reaches: &dyn Fn(&str) -> Reaches) {
+pub fn check_with(data: &[u8], reaches: &dyn Fn(usize) -> Reaches) {
     let src = String::from_utf8_lossy(data);
     match load_str(FILE, &src, &ctx()) {
         Err(problems) => {
@@ -180,13 +181,17 @@ fn holds(c: &seccomp::Cond, args: &[u64; 6]) -> bool {
 /// Whether the filter lets host syscall `name` through with `args` (`None`:
 /// whatever the arguments).
 fn plan_allows(plan: &Plan, name: &str, args: Option<&[u64; 6]>) -> bool {
-    let alternatives = plan.get(name);
+    let when = plan.get(name);
     let lets = |a: Action| matches!(a, Action::Allow | Action::Log);
-    let matched_always = alternatives.is_some_and(|alts| alts.iter().any(Vec::is_empty));
-    let matched_never = alternatives.is_none_or(Vec::is_empty);
+    let matched_always = when == Some(&When::Always);
+    let matched_never = when.is_none();
     match args {
         Some(args) => {
-            let matched = alternatives.is_some_and(|alts| alts.iter().any(|alt| alt.iter().all(|c| holds(c, args))));
+            let matched = match when {
+                Some(When::Always) => true,
+                Some(When::Under(alts)) => alts.iter().any(|alt| alt.iter().all(|c| holds(c, args))),
+                None => false,
+            };
             lets(if matched { plan.matched } else { plan.mismatch })
         }
         None if matched_always => lets(plan.matched),
@@ -195,7 +200,7 @@ fn plan_allows(plan: &Plan, name: &str, args: Option<&[u64; 6]>) -> bool {
     }
 }
 
-fn exercise(p: &policy::Policy, data: &[u8], reaches: &dyn Fn(&str) -> Reaches) {
+fn exercise(p: &policy::Policy, data: &[u8], reaches: &dyn Fn(usize) -> Reaches) {
     let mut rng = Rng::new(fnv(data));
     let plan = seccomp::derive(p, reaches, true);
     if let Some(plan) = &plan {
@@ -217,7 +222,7 @@ fn exercise(p: &policy::Policy, data: &[u8], reaches: &dyn Fn(&str) -> Reaches) 
         }
     }
     let _ = seccomp::may_execve(p, true);
-    if let Some(rules) = policy::landlock::derive(p, &[]) {
+    if let Some(rules) = policy::landlock::derive(p, &[], None) {
         let _ = policy::landlock::describe(&rules);
         for r in &rules {
             let _ = policy::landlock::rights(r.perms);
@@ -248,7 +253,7 @@ fn exercise(p: &policy::Policy, data: &[u8], reaches: &dyn Fn(&str) -> Reaches) 
         if let (Some(plan), Some(name)) = (&plan, names.get(req.sys))
             && !d.enforced().denies()
         {
-            match reaches(name) {
+            match reaches(req.sys) {
                 Reaches::Direct { .. } => assert!(
                     plan_allows(plan, name, Some(&req.args)),
                     "the engine allows {name} {:x?} ({d:?}), the seccomp plan does not: {plan:?}",

@@ -118,6 +118,11 @@ pub(crate) struct NetGrant {
     pub bind: Option<Endpoint>,
 }
 
+/// The rules naming one syscall: seldom more than two, and a profile
+/// names hundreds of syscalls, so kept inline rather than one allocation
+/// each.
+pub(crate) type RuleList = smallvec::SmallVec<[u32; 2]>;
+
 pub struct Policy {
     pub name: String,
     pub mode: Mode,
@@ -125,7 +130,7 @@ pub struct Policy {
     /// Record every call, not only decisions.
     pub audit_all: bool,
     /// Per syscall: indices of the rules naming it, in order.
-    pub(crate) table: Vec<Vec<u32>>,
+    pub(crate) table: Vec<RuleList>,
     /// Per syscall: allowed by its first rule with nothing left to check
     /// (`FAST_*`). Worked out on first ask: a run asks it of the syscalls
     /// it links, a few dozen of the table's hundreds.

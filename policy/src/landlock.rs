@@ -55,12 +55,38 @@ pub fn rights(perms: u8) -> BitFlags<AccessFs> {
 }
 
 /// The ruleset for `policy` plus what the host itself must still reach
-/// (`host`); `None` when the policy does not confine paths.
-pub fn derive(policy: &Policy, host: &[Rule]) -> Option<Vec<Rule>> {
+/// (`host`); `None` when the policy does not confine paths. `reach`: the
+/// only trees (canonical paths) the guest can name at all, when that is
+/// known (a WASI application's preopens: its shim resolves every path
+/// beneath one); the grants are narrowed to them.
+pub fn derive(policy: &Policy, host: &[Rule], reach: Option<&[PathBuf]>) -> Option<Vec<Rule>> {
     let grants = policy.fs.as_ref()?;
-    let mut rules = uncovered(grants.iter().map(|g| Rule { path: g.root.clone(), perms: g.perms }).collect());
+    let rules = grants.iter().map(|g| Rule { path: g.root.clone(), perms: g.perms }).collect();
+    let mut rules = uncovered(match reach {
+        Some(roots) => within(rules, roots),
+        None => rules,
+    });
     rules.extend(host.iter().cloned());
     Some(rules)
+}
+
+/// `rules` narrowed to the trees at `roots`: a rule above a root becomes
+/// that root with the rule's access, a rule at or beneath one stays, any
+/// other goes. Beneath the roots Landlock then allows exactly what it did
+/// (the access a rule gives reaches down to every path beneath it); outside
+/// them, nothing.
+fn within(rules: Vec<Rule>, roots: &[PathBuf]) -> Vec<Rule> {
+    let mut narrowed = Vec::new();
+    for rule in rules {
+        for root in roots {
+            if root.starts_with(&rule.path) {
+                narrowed.push(Rule { path: root.clone(), perms: rule.perms });
+            } else if rule.path.starts_with(root) {
+                narrowed.push(rule.clone());
+            }
+        }
+    }
+    narrowed
 }
 
 /// `rules` without those another one covers: at or beneath its path, with
@@ -140,6 +166,26 @@ mod tests {
 
     fn rule(path: &str, perms: u8) -> Rule {
         Rule { path: PathBuf::from(path), perms }
+    }
+
+    /// A WASI application's rules: each grant's tree cut down to the
+    /// preopens, with the grant's access.
+    #[test]
+    fn rules_are_narrowed_to_what_the_guest_can_reach() {
+        let rw = READ | WRITE | CREATE;
+        let rules = vec![
+            rule("/tmp", rw),                // above the preopen: becomes it
+            rule("/work", rw),               // the preopen itself
+            rule("/work/bin", READ | EXEC),  // beneath it: stays
+            rule("/dev/null", READ | WRITE), // elsewhere: goes
+            rule("/srv", READ),              // elsewhere: goes
+            rule("/tmpfoo", READ),           // not above /tmp/data (by components)
+        ];
+        let roots = [PathBuf::from("/tmp/data"), PathBuf::from("/work")];
+        let kept: Vec<(String, u8)> =
+            within(rules, &roots).into_iter().map(|r| (r.path.display().to_string(), r.perms)).collect();
+        let expected = [("/tmp/data", rw), ("/work", rw), ("/work/bin", READ | EXEC)];
+        assert_eq!(kept, expected.map(|(p, perms)| (p.to_string(), perms)));
     }
 
     #[test]

@@ -4,12 +4,12 @@
 
 use crate::access;
 use crate::constants::{errno, parse_value};
-use crate::engine::{CompiledRule, Cond, Effect, FAST_UNKNOWN, Grant, NetGrant, Policy};
+use crate::engine::{CompiledRule, Cond, Effect, FAST_UNKNOWN, Grant, NetGrant, Policy, RuleList};
 use crate::model::{Access, Action, AuditEvents, HostSpec, Mode, Op, PolicyFile, Rule, Scalar, Verdict};
 use crate::net::Endpoint;
 use crate::profiles;
 use crate::spans::spans as spans_of;
-use crate::syscalls::{self, GROUPS, group, names, suggest};
+use crate::syscalls::{self, GROUPS, names, suggest};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU8, AtomicU64};
@@ -156,7 +156,7 @@ pub fn load_str(file: &str, src: &str, ctx: &Context) -> Result<Loaded, Vec<Prob
     let merged = merge(&doc, base.as_ref());
 
     let mut rules = Vec::new();
-    let mut table: Vec<Vec<u32>> = vec![Vec::new(); names().len()];
+    let mut table: Vec<RuleList> = std::iter::repeat_with(RuleList::new).take(names().len()).collect();
     let mut seen_ids: HashMap<&str, usize> = HashMap::new();
     let own = doc.rules.len();
     for (i, rule) in merged.rules.iter().enumerate() {
@@ -350,7 +350,7 @@ fn scalar(s: &Scalar) -> Result<u64, String> {
 /// The syscall indices a name or `@group` stands for.
 fn expand(name: &str) -> Result<Vec<usize>, String> {
     if let Some(g) = name.strip_prefix('@') {
-        return group(g).map(|m| m.iter().filter_map(|n| syscalls::index(n)).collect()).ok_or_else(|| {
+        return syscalls::group_members(g).map(|m| m.iter().map(|&i| usize::from(i)).collect()).ok_or_else(|| {
             let hint = suggest(g, GROUPS.iter().map(|(n, _, _)| *n))
                 .map(|s| format!(" (did you mean @{s}?)"))
                 .unwrap_or_default();
@@ -400,7 +400,7 @@ fn shadowed(
     file: &str,
     source: &[Rule],
     rules: &[CompiledRule],
-    table: &[Vec<u32>],
+    table: &[RuleList],
     own: usize,
     at: &dyn Fn(&str) -> (usize, usize),
 ) -> Vec<Problem> {

@@ -118,63 +118,84 @@ pub enum Action {
     KillProcess,
 }
 
-/// The derived filter, as data: per host syscall (in number order), the
-/// alternatives under which it matches (each a conjunction; an empty list
-/// matches always).
+/// The derived filter, as data: the host syscalls it matches, in number
+/// order.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Plan {
     pub matched: Action,
     pub mismatch: Action,
-    pub rules: Vec<(&'static str, Vec<Vec<Cond>>)>,
+    pub rules: Vec<Entry>,
+}
+
+/// A host syscall the filter matches, and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Entry {
+    /// Its index in [`syscalls::names`].
+    pub sys: usize,
+    pub when: When,
+}
+
+impl Entry {
+    pub fn name(&self) -> &'static str {
+        syscalls::names()[self.sys]
+    }
+}
+
+/// When a syscall matches the filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum When {
+    Always,
+    /// Under any of these conjunctions (none of them empty).
+    Under(Vec<Vec<Cond>>),
 }
 
 const EPERM: u32 = 1;
 
 /// Under which argument conditions any rule of the policy could allow
-/// syscall `sys`: `None` never, an empty alternative always.
-fn allowed_when(policy: &Policy, sys: usize) -> Option<Vec<Vec<Cond>>> {
+/// syscall `sys`: `None` never.
+fn allowed_when(policy: &Policy, sys: usize) -> Option<When> {
     let mut alternatives = Vec::new();
     let lets_through = |effect: Effect, mode: Mode| !effect.denies() || mode == Mode::Audit;
-    for &r in policy.table.get(sys).map(Vec::as_slice).unwrap_or_default() {
+    for &r in policy.table.get(sys).map(|rules| rules.as_slice()).unwrap_or_default() {
         let rule = &policy.rules[r as usize];
-        let conds: Vec<Cond> =
-            rule.conds.iter().map(|c| Cond { index: c.index as u8, op: c.op, value: c.value, mask: c.mask }).collect();
         if lets_through(rule.effect, rule.mode) {
-            if conds.is_empty() {
-                return Some(vec![Vec::new()]);
+            if rule.conds.is_empty() {
+                return Some(When::Always);
             }
-            alternatives.push(conds);
-        } else if conds.is_empty() {
+            alternatives.push(
+                rule.conds
+                    .iter()
+                    .map(|c| Cond { index: c.index as u8, op: c.op, value: c.value, mask: c.mask })
+                    .collect(),
+            );
+        } else if rule.conds.is_empty() {
             // Unconditional denial: later rules and the default never apply.
-            return (!alternatives.is_empty()).then_some(alternatives);
+            return (!alternatives.is_empty()).then_some(When::Under(alternatives));
         }
     }
     if lets_through(policy.default, policy.mode) {
-        return Some(vec![Vec::new()]);
+        return Some(When::Always);
     }
-    (!alternatives.is_empty()).then_some(alternatives)
+    (!alternatives.is_empty()).then_some(When::Under(alternatives))
 }
 
 /// The plan's rules as they are worked out: per syscall index (see
-/// [`syscalls::names`]), the alternatives so far. Indexed rather than a map
+/// [`syscalls::names`]), when it matches so far. Indexed rather than a map
 /// by name: derivation adds hundreds of entries at every start.
-struct Rules(Vec<Option<Vec<Vec<Cond>>>>);
+struct Rules(Vec<Option<When>>);
 
 impl Rules {
     fn new() -> Self {
         Rules(vec![None; syscalls::names().len()])
     }
 
-    /// Adds `alternatives` for syscall `sys` (always wins over conditions).
-    fn add(&mut self, sys: usize, alternatives: Vec<Vec<Cond>>) {
-        let entry = self.0[sys].get_or_insert_default();
-        if entry.iter().any(Vec::is_empty) {
-            return;
-        }
-        if alternatives.iter().any(Vec::is_empty) {
-            *entry = vec![Vec::new()];
-        } else {
-            entry.extend(alternatives);
+    /// Adds `when` to syscall `sys` (always wins over conditions).
+    fn add(&mut self, sys: usize, when: When) {
+        match (&mut self.0[sys], when) {
+            (Some(When::Always), _) => {}
+            (entry, When::Always) => *entry = Some(When::Always),
+            (Some(When::Under(alternatives)), When::Under(more)) => alternatives.extend(more),
+            (entry @ None, when) => *entry = Some(when),
         }
     }
 
@@ -182,7 +203,7 @@ impl Rules {
     fn add_host(&mut self, name: &str) {
         // The host lists name syscalls of the specification (a test checks).
         if let Some(sys) = syscalls::index(name) {
-            self.add(sys, vec![Vec::new()]);
+            self.add(sys, When::Always);
         }
     }
 
@@ -190,20 +211,19 @@ impl Rules {
         self.0.iter().all(Option::is_none)
     }
 
-    fn into_list(self) -> Vec<(&'static str, Vec<Vec<Cond>>)> {
-        let names = syscalls::names();
-        self.0.into_iter().enumerate().filter_map(|(sys, alts)| Some((names[sys], alts?))).collect()
+    fn into_list(self) -> Vec<Entry> {
+        self.0.into_iter().enumerate().filter_map(|(sys, when)| Some(Entry { sys, when: when? })).collect()
     }
 }
 
 /// Derives the filter for `policy`; `reaches` tells how each guest syscall
-/// is carried out by the host; `guest_execs`: whether the guest can call
+/// (by index in [`syscalls::names`]) is carried out by the host; `guest_execs`: whether the guest can call
 /// execve at all (its module imports it), without which a filter of
 /// allowed calls allows neither its execve nor a fresh waligate's
 /// start-up, whatever the policy says (a permissive policy's filter of
 /// refused calls still refuses only what the policy refuses). `None`: the
 /// policy denies nothing the kernel could refuse, so no filter is needed.
-pub fn derive(policy: &Policy, reaches: impl Fn(&str) -> Reaches, guest_execs: bool) -> Option<Plan> {
+pub fn derive(policy: &Policy, reaches: impl Fn(usize) -> Reaches, guest_execs: bool) -> Option<Plan> {
     let names = syscalls::names();
     let execs = may_execve(policy, guest_execs);
     let action = policy.source.host.as_ref().and_then(|h| h.seccomp_action).unwrap_or(SeccompAction::Errno);
@@ -220,12 +240,12 @@ pub fn derive(policy: &Policy, reaches: impl Fn(&str) -> Reaches, guest_execs: b
         // the policy allows.
         let mut needed = vec![false; names.len()];
         let mut carried = host.map(|(name, _)| *name).collect::<Vec<_>>();
-        for sys in 0..names.len() {
+        for (sys, needed) in needed.iter_mut().enumerate() {
             if allowed_when(policy, sys).is_none() {
                 continue;
             }
-            needed[sys] = true;
-            if let Reaches::Host(calls) = reaches(names[sys]) {
+            *needed = true;
+            if let Reaches::Host(calls) = reaches(sys) {
                 carried.extend_from_slice(calls);
             }
         }
@@ -233,7 +253,7 @@ pub fn derive(policy: &Policy, reaches: impl Fn(&str) -> Reaches, guest_execs: b
             needed[sys] = true;
         }
         for sys in (0..names.len()).filter(|&sys| !needed[sys]) {
-            rules.add(sys, vec![Vec::new()]);
+            rules.add(sys, When::Always);
         }
         if rules.is_empty() {
             return None;
@@ -241,19 +261,26 @@ pub fn derive(policy: &Policy, reaches: impl Fn(&str) -> Reaches, guest_execs: b
         return Some(Plan { matched: refuse, mismatch: Action::Allow, rules: rules.into_list() });
     }
     let execve = syscalls::index("execve");
-    for (sys, name) in names.iter().enumerate() {
-        let Some(alternatives) = allowed_when(policy, sys) else { continue };
+    for sys in 0..names.len() {
+        let Some(when) = allowed_when(policy, sys) else { continue };
         if Some(sys) == execve && !execs {
             continue;
         }
-        match reaches(name) {
+        match reaches(sys) {
             Reaches::Direct { scalar } => {
                 // A condition on an argument the host translates cannot be
                 // checked by the kernel: drop it (allow more, never less).
-                let lowered = alternatives
-                    .into_iter()
-                    .map(|alt| alt.into_iter().filter(|c| scalar & (1 << c.index) != 0).collect());
-                rules.add(sys, lowered.collect());
+                let lowered = match when {
+                    When::Always => When::Always,
+                    When::Under(alternatives) => {
+                        let lowered: Vec<Vec<Cond>> = alternatives
+                            .into_iter()
+                            .map(|alt| alt.into_iter().filter(|c| scalar & (1 << c.index) != 0).collect())
+                            .collect();
+                        if lowered.iter().any(Vec::is_empty) { When::Always } else { When::Under(lowered) }
+                    }
+                };
+                rules.add(sys, lowered);
             }
             Reaches::Host(calls) => calls.iter().for_each(|call| rules.add_host(call)),
         }
@@ -275,6 +302,11 @@ pub fn may_execve(policy: &Policy, guest_execs: bool) -> bool {
 /// fresh waligate a guest's execve starts).
 fn host_calls(execs: bool) -> impl Iterator<Item = &'static (&'static str, &'static str)> {
     HOST_RUNTIME.iter().chain(if execs { HOST_EXEC } else { &[] })
+}
+
+/// The x86_64 number of an entry's syscall.
+fn number(entry: &Entry) -> Result<i64, Error> {
+    syscalls::number_at(entry.sys).ok_or_else(|| Error::Unknown(entry.name().to_string()))
 }
 
 fn seccomp_action(a: Action) -> Act {
@@ -310,9 +342,9 @@ pub enum Error {
 }
 
 impl Plan {
-    /// The alternatives under which host syscall `name` matches, if any.
-    pub fn get(&self, name: &str) -> Option<&Vec<Vec<Cond>>> {
-        self.rules.iter().find(|(n, _)| *n == name).map(|(_, alts)| alts)
+    /// When host syscall `name` matches, if ever.
+    pub fn get(&self, name: &str) -> Option<&When> {
+        self.rules.iter().find(|e| e.name() == name).map(|e| &e.when)
     }
 
     /// Argument conditions as seccompiler rules, per syscall number: only the
@@ -320,22 +352,21 @@ impl Plan {
     /// with no rules, for the linear reference program).
     fn seccompiler_rules(&self, all: bool) -> Result<BTreeMap<i64, Vec<SeccompRule>>, Error> {
         let mut rules = BTreeMap::new();
-        for (name, alternatives) in &self.rules {
-            let unconditional = alternatives.iter().any(Vec::is_empty);
-            if unconditional && !all {
-                continue;
-            }
-            let nr = syscalls::number(name).ok_or_else(|| Error::Unknown(name.to_string()))?;
-            if unconditional {
-                rules.insert(nr, Vec::new());
-                continue;
-            }
+        for entry in &self.rules {
+            let alternatives = match &entry.when {
+                When::Always if !all => continue,
+                When::Always => {
+                    rules.insert(number(entry)?, Vec::new());
+                    continue;
+                }
+                When::Under(alternatives) => alternatives,
+            };
             let mut compiled = Vec::new();
             for alt in alternatives {
                 let conds = alt.iter().map(condition).collect::<Result<Vec<_>, _>>()?;
                 compiled.push(SeccompRule::new(conds)?);
             }
-            rules.insert(nr, compiled);
+            rules.insert(number(entry)?, compiled);
         }
         Ok(rules)
     }
@@ -359,10 +390,9 @@ impl Plan {
     pub fn bpf(&self) -> Result<BpfProgram, Error> {
         use crate::seccomp_tree::{Leaf, program};
         let mut leaves = Vec::new();
-        for (name, alternatives) in &self.rules {
-            let nr = syscalls::number(name).ok_or_else(|| Error::Unknown(name.to_string()))?;
-            let leaf = if alternatives.iter().any(Vec::is_empty) { Leaf::Matched } else { Leaf::Conditional };
-            leaves.push((nr as u32, leaf));
+        for entry in &self.rules {
+            let leaf = if entry.when == When::Always { Leaf::Matched } else { Leaf::Conditional };
+            leaves.push((number(entry)? as u32, leaf));
         }
         let conditional = self.seccompiler_rules(false)?;
         let conditional = if conditional.is_empty() { Vec::new() } else { self.seccompiler_program(conditional)? };
@@ -397,11 +427,12 @@ impl Plan {
             Op::MaskedEq => json!({ "masked_eq": c.mask }),
         };
         let mut filter = Vec::new();
-        for (name, alternatives) in &self.rules {
-            if alternatives.iter().any(Vec::is_empty) {
+        for entry in &self.rules {
+            let name = entry.name();
+            let When::Under(alternatives) = &entry.when else {
                 filter.push(json!({ "syscall": name }));
                 continue;
-            }
+            };
             for alt in alternatives {
                 let args: Vec<_> = alt
                     .iter()
@@ -419,7 +450,8 @@ impl Plan {
 
     /// Installs the filter on every thread of this process (TSYNC).
     pub fn install(&self) -> Result<(), Error> {
-        seccompiler::apply_filter_all_threads(&self.bpf()?)?;
+        let b = self.bpf()?;
+        seccompiler::apply_filter_all_threads(&b)?;
         Ok(())
     }
 }
@@ -478,7 +510,7 @@ mod tests {
         for profile in crate::profiles::NAMES {
             let policy = crate::load(profile, &ctx).unwrap_or_else(|e| panic!("{profile}: {e:?}")).policy;
             let Some(plan) = derive(&policy, |_| Reaches::Direct { scalar: 0x3f }, true) else { continue };
-            let unconditional = |name: &str| plan.get(name).is_some_and(|alts| alts.iter().any(Vec::is_empty));
+            let unconditional = |name: &str| plan.get(name) == Some(&When::Always);
             if plan.matched == Action::Allow {
                 for (name, _) in HOST_RUNTIME {
                     assert!(unconditional(name), "{profile}: {name}");
@@ -491,7 +523,7 @@ mod tests {
         let default = crate::load("default", &ctx).unwrap().policy;
         let plan = derive(&default, |_| Reaches::Direct { scalar: 0x3f }, true).unwrap();
         for name in ["read", "write", "readv", "writev", "close", "clock_gettime", "futex", "getpid", "lseek"] {
-            assert_eq!(plan.get(name), Some(&vec![Vec::new()]), "{name}");
+            assert_eq!(plan.get(name), Some(&When::Always), "{name}");
         }
     }
 
@@ -503,7 +535,7 @@ mod tests {
         let ctx = crate::Context { cwd: "/".into(), extra_grants: Vec::new() };
         let default = crate::load("default", &ctx).unwrap().policy;
         assert!(may_execve(&default, true) && !may_execve(&default, false));
-        let direct = |_: &str| Reaches::Direct { scalar: 0x3f };
+        let direct = |_: usize| Reaches::Direct { scalar: 0x3f };
         let (can, cannot) = (derive(&default, direct, true).unwrap(), derive(&default, direct, false).unwrap());
         assert!(can.get("execve").is_some() && cannot.get("execve").is_none());
         // Host start-up calls the default profile does not allow the guest.
@@ -517,7 +549,7 @@ mod tests {
             assert!(can.get(name).is_some() && cannot.get(name).is_none(), "{name}");
         }
         let others = |plan: &Plan| -> Vec<&str> {
-            plan.rules.iter().map(|(n, _)| *n).filter(|n| *n != "execve" && !start_up.contains(n)).collect()
+            plan.rules.iter().map(Entry::name).filter(|n| *n != "execve" && !start_up.contains(n)).collect()
         };
         assert_eq!(others(&can), others(&cannot));
     }

@@ -122,18 +122,18 @@ pub fn seal() -> Result<()> {
     Ok(())
 }
 
-/// Ranges up to this size (the usual default soft limit) are checked with
-/// one poll(2); larger ones by counting, or else through a listing of
-/// `/proc/self/fd`. poll's cost grows with the range, the listing's with
-/// the open descriptors.
+/// Ranges up to this size (the usual default soft limit) can be checked
+/// with one poll(2); poll's cost grows with the range, a listing of
+/// `/proc/self/fd`'s with the open descriptors.
 const POLL_MAX: i32 = 1024;
 
-/// The open descriptors below `end`. poll(2) marks each closed one
-/// POLLNVAL without waiting (no events asked, no timeout): over 1024
-/// descriptors it costs a fifth of a process's first listing of
-/// `/proc/self/fd`, whose entries procfs builds on demand.
+/// A process seldom has a descriptor this high open when it starts:
+/// counting looks below it first.
+const FEW: i32 = 64;
+
+/// The open descriptors below `end`: counted, else polled, else listed.
 fn open_below(end: i32) -> Vec<i32> {
-    polled(end).or_else(|| counted(end)).unwrap_or_else(|| listed(end))
+    counted(end).or_else(|| polled(end)).unwrap_or_else(|| listed(end))
 }
 
 fn polled(end: i32) -> Option<Vec<i32>> {
@@ -141,6 +141,9 @@ fn polled(end: i32) -> Option<Vec<i32>> {
 }
 
 /// The open descriptors in `range` (at most the soft limit's length).
+/// poll(2) marks each closed one POLLNVAL without waiting (no events asked,
+/// no timeout): over 1024 descriptors it costs a fifth of a process's
+/// first listing of `/proc/self/fd`, whose entries procfs builds on demand.
 fn poll_open(range: std::ops::Range<i32>) -> Option<Vec<i32>> {
     let mut fds: Vec<libc::pollfd> = range.map(|fd| libc::pollfd { fd, events: 0, revents: 0 }).collect();
     // SAFETY: the array is ours and its length; the soft limit, lifted by
@@ -149,18 +152,22 @@ fn poll_open(range: std::ops::Range<i32>) -> Option<Vec<i32>> {
     (ret >= 0).then(|| fds.iter().filter(|p| p.revents & libc::POLLNVAL == 0).map(|p| p.fd).collect())
 }
 
-/// A larger range without a listing: the open descriptors below POLL_MAX,
-/// if none is open from there to `end`. Since Linux 6.2 the size of
-/// `/proc/self/fd` is the number of open descriptors; when it equals those
-/// below POLL_MAX plus the host's just above `end` (where `to_host` puts
-/// them), nothing is open in between. `None` when that cannot be shown (an
-/// older kernel says 0; the count changed meanwhile; descriptors elsewhere).
+/// The open descriptors below `end` without polling or listing the whole
+/// range: those below FEW (else POLL_MAX), if none is open from there to
+/// `end`. Since Linux 6.2 the size of `/proc/self/fd` is the number of open
+/// descriptors; when it equals those polled low plus the host's just above
+/// `end` (where `to_host` puts them), nothing is open in between. `None`
+/// when that cannot be shown (an older kernel says 0; the count changed
+/// meanwhile; descriptors elsewhere).
 fn counted(end: i32) -> Option<Vec<i32>> {
     let open = || std::fs::metadata("/proc/self/fd").ok().map(|m| m.len());
     let before = open()?;
-    let low = poll_open(0..POLL_MAX.min(end))?;
-    let host = poll_open(end..end.saturating_add(HOST_RESERVE as i32))?;
-    (open()? == before && before == (low.len() + host.len()) as u64).then_some(low)
+    let host = poll_open(end..end.saturating_add(HOST_RESERVE as i32))?.len() as u64;
+    let low = [FEW, POLL_MAX].into_iter().find_map(|below| {
+        let low = poll_open(0..below.min(end))?;
+        (low.len() as u64 + host == before).then_some(low)
+    })?;
+    (open()? == before).then_some(low)
 }
 
 fn listed(end: i32) -> Vec<i32> {
@@ -413,15 +420,16 @@ mod tests {
     }
 
     /// Counting finds a large range's middle empty, and not when a
-    /// descriptor is open there (in a forked child: one thread, so no test
-    /// opens or closes descriptors meanwhile).
+    /// descriptor is open there, and sees one above the first few (in a
+    /// forked child: one thread, so no test opens or closes descriptors
+    /// meanwhile).
     #[test]
     fn counting_sees_a_descriptor_in_the_middle_of_a_large_range() {
         use std::os::fd::AsRawFd;
         let end = 8000;
         let check = || {
             let file = std::fs::File::open("/dev/null").unwrap();
-            let clear = super::counted(end).expect("nothing between 1024 and the end");
+            let clear = super::counted(end).expect("nothing between the first descriptors and the end");
             assert!(clear.contains(&file.as_raw_fd()));
             // SAFETY: duplicates a descriptor we own; closed below.
             let middle = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 5000) };
@@ -430,6 +438,14 @@ mod tests {
             assert!(super::open_below(end).contains(&middle), "listed instead");
             // SAFETY: closes the duplicate made above.
             unsafe { libc::close(middle) };
+            assert_eq!(super::counted(end), Some(clear.clone()));
+            // One above the first few is found by the wider poll.
+            // SAFETY: duplicates a descriptor we own; closed below.
+            let above_few = unsafe { libc::fcntl(file.as_raw_fd(), libc::F_DUPFD_CLOEXEC, 500) };
+            assert_eq!(above_few, 500);
+            assert!(super::counted(end).expect("still nothing in the middle").contains(&above_few));
+            // SAFETY: closes the duplicate made above.
+            unsafe { libc::close(above_few) };
             assert_eq!(super::counted(end), Some(clear));
         };
         // SAFETY: the child runs `check` and leaves with _exit, never
