@@ -217,12 +217,13 @@ impl Rules {
 }
 
 /// Derives the filter for `policy`; `reaches` tells how each guest syscall
-/// (by index in [`syscalls::names`]) is carried out by the host; `guest_execs`: whether the guest can call
-/// execve at all (its module imports it), without which a filter of
-/// allowed calls allows neither its execve nor a fresh waligate's
-/// start-up, whatever the policy says (a permissive policy's filter of
-/// refused calls still refuses only what the policy refuses). `None`: the
-/// policy denies nothing the kernel could refuse, so no filter is needed.
+/// (by index in [`syscalls::names`]) is carried out by the host;
+/// `guest_execs`: whether the guest can call execve at all (its module
+/// imports it), without which a filter of allowed calls allows neither its
+/// execve nor a fresh waligate's start-up, whatever the policy says (a
+/// permissive policy's filter of refused calls still refuses only what the
+/// policy refuses). `None`: the policy denies nothing the kernel could
+/// refuse, so no filter is needed.
 pub fn derive(policy: &Policy, reaches: impl Fn(usize) -> Reaches, guest_execs: bool) -> Option<Plan> {
     let names = syscalls::names();
     let execs = may_execve(policy, guest_execs);

@@ -44,12 +44,8 @@ pub fn index(name: &str) -> Option<usize> {
     table::row(name).map(|r| r.0)
 }
 
+// `GROUPS`, in a file of its own: build.rs reads it too.
 include!("groups.rs");
-
-/// The members of group `name` (without `@`).
-pub fn group(name: &str) -> Option<&'static [&'static str]> {
-    GROUPS.iter().find(|(g, _, _)| *g == name).map(|(_, _, m)| *m)
-}
 
 /// The members of group `name` (without `@`) as indexes in [`names`],
 /// worked out by build.rs: expanding the groups of a profile is most of
