@@ -89,8 +89,7 @@ enum AuditCommand {
 
 pub fn main() -> i32 {
     crate::diagnostics::init();
-    let c = Cli::parse().command;
-    command(c).unwrap_or_else(|e| {
+    command(Cli::parse().command).unwrap_or_else(|e| {
         eprintln!("waligate: {e:#}");
         EXIT_HOST_ERROR
     })

@@ -222,3 +222,32 @@ fn second_start_uses_the_cache() {
     assert_eq!(nocache.status, 3);
     assert!(!dir.path().join("other").exists());
 }
+
+/// A cache directory others can write is not used (a guest or user with
+/// write access there could plant compiled code), and a run says so once,
+/// as a plain warning line.
+#[test]
+fn a_cache_directory_others_can_write_is_not_used() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = scratch();
+    let cache = dir.path().join("shared-cache");
+    std::fs::create_dir(&cache).unwrap();
+    std::fs::set_permissions(&cache, std::fs::Permissions::from_mode(0o777)).unwrap();
+    let m = module(
+        &dir,
+        "uncached.wat",
+        r#"(module (import "wali" "__proc_exit" (func $e (param i32)))
+             (memory (export "memory") 1) (func (export "_start") (call $e (i32.const 6))))"#,
+    );
+    let r = capture(waligate().env("WALIGATE_CACHE_DIR", &cache).env_remove("WALIGATE_LOG").arg("run").arg(&m));
+    assert_eq!(r.status, 6);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "waligate: warning: module cache disabled: cache directory {} is not private \
+             (owner and mode must be yours, 0700)\n",
+            cache.display()
+        )
+    );
+    assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 0, "nothing was stored");
+}
