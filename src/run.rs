@@ -187,9 +187,9 @@ pub fn run(mut args: RunArgs) -> Result<i32> {
         Some(policy) => {
             // A WASI application names files only beneath its preopens (its
             // shim resolves every path there).
-            let hosts: Vec<PathBuf> = preopens.iter().map(|p| p.host.clone()).collect();
-            let reach = (interface == Interface::Wasi).then_some(hosts.as_slice());
-            let backstop = crate::backstop::Backstop::derive(&policy, guest_execs, reach);
+            let reach: Option<Vec<PathBuf>> =
+                (interface == Interface::Wasi).then(|| preopens.iter().map(|p| p.host.clone()).collect());
+            let backstop = crate::backstop::Backstop::derive(&policy, guest_execs, reach.as_deref());
             #[cfg(feature = "test-hooks")]
             let policy = test_hooks::engine_policy(policy);
             let guest_name = module.path.file_name().map_or_else(String::new, |n| n.to_string_lossy().into_owned());

@@ -451,8 +451,7 @@ impl Plan {
 
     /// Installs the filter on every thread of this process (TSYNC).
     pub fn install(&self) -> Result<(), Error> {
-        let b = self.bpf()?;
-        seccompiler::apply_filter_all_threads(&b)?;
+        seccompiler::apply_filter_all_threads(&self.bpf()?)?;
         Ok(())
     }
 }
