@@ -4,25 +4,31 @@
 //! `waligate: warning: MESSAGE`, through [`Warnings`]: tracing-subscriber's
 //! formatter first sets up a span registry, which cost about 40 µs and 15
 //! page faults of every start (2% of a WASI hello's) for spans no normal run
-//! records. `WALIGATE_LOG` (an `EnvFilter` directive such as
-//! `debug` or `wali_core=trace`) gets that formatter, and with it the
-//! records of the `log` crate (cranelift's).
+//! records. `WALIGATE_LOG` (a level, or targets with levels such as
+//! `debug` or `wali_core=trace,info`) gets that formatter, and with it the
+//! records of the `log` crate (cranelift's). Its filter is
+//! tracing-subscriber's `Targets`, which needs no regular expressions:
+//! `EnvFilter`'s regex engine grew the binary, and with it the relocations
+//! the dynamic loader applies at every start.
 
 use std::fmt::{Debug, Write};
 use tracing::field::{Field, Visit};
 use tracing::level_filters::LevelFilter;
 use tracing::{Event, Level, Metadata, span};
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// Installs the subscriber for this process.
 pub fn init() {
-    if std::env::var_os("WALIGATE_LOG").is_some()
-        && let Ok(filter) = tracing_subscriber::EnvFilter::try_from_env("WALIGATE_LOG")
-    {
+    if let Some(Ok(filter)) = std::env::var("WALIGATE_LOG").ok().map(|v| v.parse::<Targets>()) {
         tracing_subscriber::fmt()
             .with_writer(std::io::stderr)
             .without_time()
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-            .with_env_filter(filter)
+            .with_max_level(tracing::Level::TRACE)
+            .finish()
+            .with(filter)
             .init();
         return;
     }

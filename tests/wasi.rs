@@ -550,3 +550,60 @@ fn the_strict_profile_is_enough_for_the_wasi_layer() {
         assert_eq!(strict.stdout, default.stdout, "{guest}");
     }
 }
+
+/// A module's start function runs when it is instantiated; linked with the
+/// shim, the application's runs after the shim's set-up, so its WASI calls
+/// work as under wasmtime-wasi.
+#[test]
+fn a_start_function_may_call_wasi() {
+    let dir = scratch();
+    let wasm = dir.path().join("start.wat");
+    std::fs::write(
+        &wasm,
+        r#"(module
+            (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 16) "early\n")
+            (data (i32.const 32) "main\n")
+            (func $say (param $at i32) (param $len i32)
+                (i32.store (i32.const 64) (local.get $at))
+                (i32.store (i32.const 68) (local.get $len))
+                (drop (call $write (i32.const 1) (i32.const 64) (i32.const 1) (i32.const 72))))
+            (func $early (call $say (i32.const 16) (i32.const 6)))
+            (start $early)
+            (func (export "_start") (call $say (i32.const 32) (i32.const 5))))"#,
+    )
+    .unwrap();
+    let ours = waligate_run(&wasm, &[], &[], b"", dir.path());
+    let argv = [wasm.to_str().unwrap().to_owned()];
+    assert_eq!(ours, reference(&wasm, &argv, &[], b"", dir.path()));
+    assert_eq!((ours.status, ours.stdout.as_str()), (0, "early\nmain\n"));
+}
+
+/// An import the shim cannot satisfy is a load error naming it, and no
+/// guest code runs.
+#[test]
+fn an_unknown_wasi_import_is_a_load_error() {
+    let dir = scratch();
+    let wasm = dir.path().join("unknown.wat");
+    std::fs::write(
+        &wasm,
+        r#"(module
+            (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "path_teleport" (func (param i32) (result i32)))
+            (memory (export "memory") 1)
+            (func (export "_start")))"#,
+    )
+    .unwrap();
+    let out = capture(waligate().arg("run").arg(&wasm));
+    assert_eq!(out.status, 125, "{}", out.stderr);
+    assert_eq!(
+        out.stderr,
+        format!(
+            "waligate: cannot load {}: the application imports wasi_snapshot_preview1.path_teleport, \
+             which WASI preview1 does not define\n",
+            wasm.display()
+        )
+    );
+    assert_eq!(out.stdout, "");
+}

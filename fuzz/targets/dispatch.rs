@@ -178,7 +178,7 @@ pub fn check(data: &[u8]) {
     let _ = std::io::Write::write(&mut &host.sockets[1], b"hello from the host");
     let fds = [host.file.as_raw_fd() as i64, host.sockets[0].as_raw_fd() as i64];
 
-    let shared = wali_core::wasi::memory_for(&host.engine, &host.module).unwrap();
+    let shared = wali_core::wasi::memory_for(&host.engine, &host.module, wali_core::rewrite::MEMORY_NAME).unwrap();
     let memory = LinearMemory::new(shared.clone());
     let argv: std::sync::Arc<[std::ffi::CString]> = vec![c"fuzz".to_owned()].into();
     let guest = Guest::new(memory.clone(), argv, Process::new(None, None, None), &wali_core::AllowAll);

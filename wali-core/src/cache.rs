@@ -49,8 +49,8 @@ fn engine_tag(engine: &Engine) -> u64 {
     tag
 }
 
-fn key(engine: &Engine, module_digest: &[u8; 32]) -> String {
-    let hex: String = module_digest.iter().map(|b| format!("{b:02x}")).collect();
+fn key(engine: &Engine, digests: &[&[u8; 32]]) -> String {
+    let hex: String = digests.iter().flat_map(|d| d.iter()).map(|b| format!("{b:02x}")).collect();
     format!("{hex}-{:016x}", engine_tag(engine))
 }
 
@@ -87,13 +87,13 @@ fn check_private_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Loads the compiled form of the module whose BLAKE3 digest is
-/// `module_digest` from `dir`, or compiles it with `compile` (to the
-/// serialized form) and stores the result. Cache failures fall back to
-/// compiling.
+/// Loads the compiled form of the module built from the modules whose
+/// BLAKE3 digests are `digests` (one, or a WASI application's and the
+/// shim's) from `dir`, or compiles it with `compile` (to the serialized
+/// form) and stores the result. Cache failures fall back to compiling.
 pub fn load_or_compile(
     engine: &Engine,
-    module_digest: &[u8; 32],
+    digests: &[&[u8; 32]],
     dir: Option<&Path>,
     compile: impl FnOnce() -> Result<Vec<u8>>,
 ) -> Result<Module> {
@@ -105,7 +105,7 @@ pub fn load_or_compile(
         tracing::warn!("module cache disabled: {e:#}");
         return compiled(&compile()?);
     }
-    let path = dir.join(format!("{}.cwasm", key(engine, module_digest)));
+    let path = dir.join(format!("{}.cwasm", key(engine, digests)));
     if path.exists() {
         // The file stays open for the module's lifetime: keep it out of the
         // guest's descriptor range.

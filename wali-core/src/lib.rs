@@ -15,6 +15,7 @@ pub mod guest;
 pub mod limits;
 pub mod linker;
 pub mod memory;
+pub mod merge;
 pub mod module_file;
 pub mod process;
 pub mod regions;

@@ -6,6 +6,7 @@ use crate::gate::Gate;
 use crate::guest::Guest;
 use crate::linker::define_imports;
 use crate::memory::LinearMemory;
+use crate::merge::SHIM_MEMORY_NAME;
 use crate::module_file::ModuleFile;
 use crate::process::{Ending, Process, Spawner, ending, instantiate, new_store, park_forever};
 use crate::rewrite::{MEMORY_MODULE, MEMORY_NAME, TABLE_EXPORT, rewrite};
@@ -127,20 +128,38 @@ fn load_digested(
     wasm: &[u8],
     cache_dir: Option<&std::path::Path>,
 ) -> Result<Module> {
-    cache::load_or_compile(engine, digest, cache_dir, || compile(engine, wasm))
+    cache::load_or_compile(engine, &[digest], cache_dir, || compile(engine, wasm))
 }
 
 /// Loads (from the cache) or compiles a module file, read whole only to
 /// compile it.
 pub fn load_file(engine: &Engine, file: &ModuleFile, cache_dir: Option<&std::path::Path>) -> Result<Module> {
-    cache::load_or_compile(engine, file.digest(), cache_dir, || compile(engine, &file.bytes()?))
+    cache::load_or_compile(engine, &[file.digest()], cache_dir, || compile(engine, &file.bytes()?))
+}
+
+/// Loads (from the cache) or compiles a WASI application linked with the
+/// shim ([`crate::merge`]).
+pub fn load_wasi(
+    engine: &Engine,
+    file: &ModuleFile,
+    shim: &Embedded,
+    cache_dir: Option<&std::path::Path>,
+) -> Result<Module> {
+    cache::load_or_compile(engine, &[file.digest(), &shim.digest], cache_dir, || {
+        let app = rewrite(&file.bytes()?)?;
+        let shim = rewrite(shim.wasm).context("the WASI shim")?;
+        precompile(engine, &crate::merge::merge(&app, &shim)?)
+    })
 }
 
 /// The compiled (serialized) form of the rewritten `wasm`, for `engine`.
 fn compile(engine: &Engine, wasm: &[u8]) -> Result<Vec<u8>> {
-    let rewritten = rewrite(wasm)?;
+    precompile(engine, &rewrite(wasm)?)
+}
+
+fn precompile(engine: &Engine, rewritten: &[u8]) -> Result<Vec<u8>> {
     let compiler = compiler_for(engine)?;
-    with_signals_blocked(|| Ok(compiler.precompile_module(&rewritten)?))
+    with_signals_blocked(|| Ok(compiler.precompile_module(rewritten)?))
 }
 
 /// Runs `f` with every signal blocked, so threads it starts (the
@@ -162,31 +181,25 @@ fn with_signals_blocked<T>(f: impl FnOnce() -> T) -> T {
 
 pub fn run(opts: RunOptions) -> Result<Outcome> {
     let engine = engine(opts.module.installs_handlers())?;
-    let module = load_file(&engine, &opts.module, opts.cache_dir.as_deref())
-        .with_context(|| format!("cannot load {}", opts.module.path.display()))?;
+    let interface = opts.interface.unwrap_or_else(|| opts.module.interface());
+    let cache_dir = opts.cache_dir.as_deref();
+    let module = match interface {
+        Interface::Wali => load_file(&engine, &opts.module, cache_dir),
+        Interface::Wasi => load_wasi(&engine, &opts.module, &opts.shim, cache_dir),
+    }
+    .with_context(|| format!("cannot load {}", opts.module.path.display()))?;
     crate::limits::activate(opts.limits, opts.gate, opts.carried_limits)?;
-    let interface = match opts.interface {
-        Some(i) => i,
-        None => wasi::interface(&module)?,
-    };
     let start = module.get_export("_start");
     if !matches!(start, Some(ExternType::Func(ref f)) if f.params().len() == 0 && f.results().len() == 0) {
         let what = if interface == Interface::Wasi { "a WASI command" } else { "a WALI program" };
         bail!("{} has no `_start: () -> ()` export; is it {what}?", opts.module.path.display());
     }
-    let app_memory = wasi::memory_for(&engine, &module)?;
+    let app_memory = wasi::memory_for(&engine, &module, MEMORY_NAME)?;
     let argv = opts
         .argv
         .iter()
         .map(|a| CString::new(a.as_bytes()).context("argument contains a NUL byte"))
         .collect::<Result<Vec<_>>>()?;
-    let shim = match interface {
-        Interface::Wasi => {
-            let load = load_digested(&engine, &opts.shim.digest, opts.shim.wasm, opts.cache_dir.as_deref());
-            Some(load.context("cannot load the WASI shim")?)
-        }
-        Interface::Wali => None,
-    };
     // Every host file is open: from here on, new descriptors are the
     // guest's (the WASI shim's preopens included).
     crate::fdspace::seal()?;
@@ -210,18 +223,22 @@ pub fn run(opts: RunOptions) -> Result<Outcome> {
             store
         }
         Interface::Wasi => {
-            let shim = shim.context("the WASI shim is not loaded")?;
-            let shim_memory = wasi::memory_for(&engine, &shim)?;
+            let shim_memory = wasi::memory_for(&engine, &module, SHIM_MEMORY_NAME)?;
             let guest = Guest::for_wasi(shim_memory.clone(), app_memory.clone(), process.clone(), opts.gate);
-            let mut store = new_store(&shim, guest);
+            let store = new_store(&module, guest);
             let args: Vec<Vec<u8>> = argv.iter().map(|a| a.as_bytes().to_vec()).collect();
             let config = wasi::config_bytes(&args, &opts.wasi_env, &opts.preopens);
-            let wiring = wasi::Shim { module: &shim, memory: shim_memory, app_memory, config };
-            wasi::link_shim(&mut store, &mut linker, wiring)?;
+            let memories = wasi::Memories { app: app_memory, shim: shim_memory };
+            wasi::define_host(&store, &mut linker, &module, memories, config)
+                .with_context(|| format!("cannot link {}", opts.module.path.display()))?;
             store
         }
     };
-    let result = instantiate(&linker, &mut store, &module, true).and_then(|instance| {
+    let instance = match interface {
+        Interface::Wali => instantiate(&linker, &mut store, &module, true),
+        Interface::Wasi => wasi::instantiate(&linker, &mut store, &module),
+    };
+    let result = instance.and_then(|instance| {
         if interface == Interface::Wali {
             store.data_mut().table = instance.get_table(&mut store, TABLE_EXPORT);
         }

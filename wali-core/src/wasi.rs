@@ -2,20 +2,25 @@
 //! whose only way out is the `wali` imports: every syscall a WASI call
 //! causes passes the gate like any WALI program's.
 //!
-//! Wiring, in one store:
-//! - the shim imports `wali.SYS_*` (pointers into its own memory),
-//!   `wali_app.SYS_*` (the same calls with pointers into the application's
-//!   memory, for zero-copy data), its configuration from `waligate`, and
+//! Wiring: the application and the shim are linked into one module before
+//! compilation ([`crate::merge`]), so the application's
+//! `wasi_snapshot_preview1` imports are calls into the shim's code. The
+//! linked module imports
+//! - `wali.SYS_*` (pointers into the shim's memory) and `wali_app.SYS_*`
+//!   (the same calls with pointers into the application's memory, for
+//!   zero-copy data);
+//! - the shim's configuration from `waligate`, and
 //!   `waligate_bridge.copy_in/copy_out`, host functions that move bytes
 //!   between the two memories;
-//! - the application's `wasi_snapshot_preview1` imports are the shim's
-//!   exports.
+//! - both memories.
 
 use crate::guest::Guest;
 use crate::memory::{LinearMemory, MemView};
+use crate::merge::SHIM_MEMORY_NAME;
+use crate::rewrite::START_EXPORT;
 use anyhow::{Context, Result, bail};
 use std::path::PathBuf;
-use wasmtime::{Caller, Engine, Linker, Module, SharedMemory, Store};
+use wasmtime::{Caller, Engine, Instance, Linker, Module, SharedMemory, Store};
 
 pub const WASI_MODULE: &str = "wasi_snapshot_preview1";
 /// The shim's configuration imports.
@@ -144,42 +149,50 @@ pub fn config_bytes(args: &[Vec<u8>], env: &[String], preopens: &[Preopen]) -> V
     out
 }
 
-/// What the shim is wired with.
-pub struct Shim<'a> {
-    pub module: &'a Module,
-    pub memory: SharedMemory,
-    pub app_memory: SharedMemory,
-    /// See [`config_bytes`].
-    pub config: Vec<u8>,
+/// The two memories of a WASI application linked with the shim.
+pub struct Memories {
+    pub app: SharedMemory,
+    pub shim: SharedMemory,
 }
 
-/// Defines the bridge, instantiates the shim (configured), and makes the
-/// shim's exports the application's `wasi_snapshot_preview1`.
-pub fn link_shim(store: &mut Store<Guest>, linker: &mut Linker<Guest>, shim: Shim<'_>) -> Result<()> {
+/// Defines the host imports of a WASI application linked with the shim
+/// ([`crate::merge`]): the shim's WALI calls, its configuration, the
+/// bridge, and both memories.
+pub fn define_host(
+    store: &Store<Guest>,
+    linker: &mut Linker<Guest>,
+    module: &Module,
+    memories: Memories,
+    config: Vec<u8>,
+) -> Result<()> {
     use crate::rewrite::{MEMORY_MODULE, MEMORY_NAME};
-    linker.allow_shadowing(true);
-    let gate = store.data().gate;
-    crate::linker::define_imports(linker, shim.module, &[MEMORY_MODULE, CONFIG_MODULE, BRIDGE_MODULE], gate)?;
-    let (config, app_memory, shim_memory) = (shim.config, shim.app_memory, shim.memory);
+    // CONFIG_MODULE is MEMORY_MODULE: both are defined below.
+    crate::linker::define_imports(linker, module, &[MEMORY_MODULE, BRIDGE_MODULE], store.data().gate)?;
     let len = config.len() as i32;
     linker.func_wrap(CONFIG_MODULE, "config_len", move || len)?;
     linker.func_wrap(CONFIG_MODULE, "config_copy", move |c: Caller<'_, Guest>, ptr: u32| {
         i32::from(c.data().memory.view().write(ptr, &config).is_err())
     })?;
     define_bridge(linker)?;
-    linker.define(&mut *store, MEMORY_MODULE, MEMORY_NAME, shim_memory)?;
-    let shim = linker
-        .instantiate(&mut *store, shim.module)
-        .map_err(anyhow::Error::from)
-        .context("cannot instantiate the WASI shim")?;
-    let init = shim.get_typed_func::<(), i32>(&mut *store, INIT)?;
+    linker.define(store, MEMORY_MODULE, MEMORY_NAME, memories.app)?;
+    linker.define(store, MEMORY_MODULE, SHIM_MEMORY_NAME, memories.shim)?;
+    Ok(())
+}
+
+/// Instantiates a linked WASI application, runs the shim's set-up
+/// (configuration, preopens), then the application's start function if it
+/// has one: its WASI calls need the set-up done.
+pub fn instantiate(linker: &Linker<Guest>, store: &mut Store<Guest>, module: &Module) -> wasmtime::Result<Instance> {
+    let instance = linker.instantiate(&mut *store, module)?;
+    let init = instance.get_typed_func::<(), i32>(&mut *store, INIT)?;
     match init.call(&mut *store, ())? {
         0 => {}
-        errno => bail!("the WASI shim could not open its preopened directories (WASI errno {errno})"),
+        errno => wasmtime::bail!("the WASI shim could not open its preopened directories (WASI errno {errno})"),
     }
-    linker.instance(&mut *store, WASI_MODULE, shim)?;
-    linker.define(&mut *store, MEMORY_MODULE, MEMORY_NAME, app_memory)?;
-    Ok(())
+    if let Some(start) = instance.get_func(&mut *store, START_EXPORT) {
+        start.typed::<(), ()>(&*store)?.call(&mut *store, ())?;
+    }
+    Ok(instance)
 }
 
 /// WASI's EFAULT, the bridge's answer for a range outside either memory.
@@ -203,12 +216,12 @@ fn define_bridge(linker: &mut Linker<Guest>) -> Result<()> {
     Ok(())
 }
 
-/// Creates the memory a rewritten module imports.
-pub fn memory_for(engine: &Engine, module: &Module) -> Result<SharedMemory> {
-    use crate::rewrite::{MEMORY_MODULE, MEMORY_NAME};
+/// Creates the memory a rewritten module imports as `waligate.NAME`.
+pub fn memory_for(engine: &Engine, module: &Module, name: &str) -> Result<SharedMemory> {
+    use crate::rewrite::MEMORY_MODULE;
     let ty = module
         .imports()
-        .find(|i| i.module() == MEMORY_MODULE && i.name() == MEMORY_NAME)
+        .find(|i| i.module() == MEMORY_MODULE && i.name() == name)
         .and_then(|i| i.ty().memory().cloned())
         .context("rewritten module lacks its memory import")?;
     let ty = match crate::limits::limits().memory_bytes {
