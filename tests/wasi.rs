@@ -607,3 +607,43 @@ fn an_unknown_wasi_import_is_a_load_error() {
     );
     assert_eq!(out.stdout, "");
 }
+
+/// WASI has no NULL pointer: address 0 of the application's memory is an
+/// address like any other (for iovec arrays, buffers and results), as
+/// under wasmtime-wasi.
+#[test]
+fn address_zero_is_an_ordinary_address() {
+    let dir = scratch();
+    let wasm = dir.path().join("zero.wat");
+    std::fs::write(
+        &wasm,
+        r#"(module
+            (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "clock_time_get" (func $now (param i32 i64 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "random_get" (func $random (param i32 i32) (result i32)))
+            (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+            (memory (export "memory") 1)
+            (data (i32.const 0) "ab\n")
+            (data (i32.const 16) "\00\00\00\00\03\00\00\00")
+            (data (i32.const 32) "cd!\n")
+            (func (export "_start") (local $errors i32)
+                ;; A buffer at 0; the count written lands at 0.
+                (local.set $errors (call $write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 0)))
+                (if (i32.ne (i32.load (i32.const 0)) (i32.const 3)) (then (call $exit (i32.const 10))))
+                ;; The iovec array at 0.
+                (i32.store (i32.const 0) (i32.const 32))
+                (i32.store (i32.const 4) (i32.const 4))
+                (local.set $errors (i32.or (local.get $errors)
+                    (call $write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 24))))
+                ;; Results at 0.
+                (local.set $errors (i32.or (local.get $errors) (call $now (i32.const 1) (i64.const 1) (i32.const 0))))
+                (if (i64.eqz (i64.load (i32.const 0))) (then (call $exit (i32.const 11))))
+                (local.set $errors (i32.or (local.get $errors) (call $random (i32.const 0) (i32.const 8))))
+                (call $exit (local.get $errors))))"#,
+    )
+    .unwrap();
+    let ours = waligate_run(&wasm, &[], &[], b"", dir.path());
+    let argv = [wasm.to_str().unwrap().to_owned()];
+    assert_eq!(ours, reference(&wasm, &argv, &[], b"", dir.path()));
+    assert_eq!((ours.status, ours.stdout.as_str()), (0, "ab\ncd!\n"));
+}

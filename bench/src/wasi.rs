@@ -27,8 +27,11 @@ const WORKLOADS: &[(&str, &str, u64)] = &[
     ("clock now", "clock", 1_000_000),
 ];
 const BIG_FILE: u64 = 64 << 20;
-/// Startup launches averaged per run (then best of RUNS).
+/// In-process hello runs averaged per run (then best of RUNS).
 const LAUNCHES: u32 = 100;
+/// Start-up launches per side, and how many of one side run in a row.
+const STARTS: usize = 300;
+const BLOCK: usize = 10;
 
 pub fn table(env: &Env) {
     let dir = env.root.join("guests/wasi/target/wasm32-wasip1/release");
@@ -100,13 +103,6 @@ pub fn table(env: &Env) {
         assert!(out.status.success(), "wasi-ref: {}\n{}", out.status, String::from_utf8_lossy(&out.stderr));
     };
     reference_process();
-    let mean = |f: &dyn Fn()| {
-        let start = Instant::now();
-        for _ in 0..LAUNCHES {
-            f();
-        }
-        start.elapsed().as_nanos() as f64 / LAUNCHES as f64
-    };
     // The default profile, then without its kernel backstop, then the shim
     // with no policy at all: where start-up time goes, in the same run.
     const VARIANTS: [(&str, &[&str]); 3] = [
@@ -114,15 +110,43 @@ pub fn table(env: &Env) {
         ("  same, --no-seccomp --no-landlock", &["--no-seccomp", "--no-landlock"]),
         ("  same, --policy none", &["--policy", "none"]),
     ];
-    let (mut ours, mut theirs) = ([f64::INFINITY; VARIANTS.len()], f64::INFINITY);
-    for _ in 0..RUNS {
-        for (best, (_, flags)) in ours.iter_mut().zip(VARIANTS) {
-            *best = best.min(mean(&|| {
-                run_waligate(&waligate, env, &scratch, &hello, flags, &[]);
-            }));
+    // Launches interleaved in blocks of BLOCK, one side after the other,
+    // and the median launch of each side: this VM's speed drifts over
+    // seconds, and best-of-three means of 100 launches of one side, then of
+    // the next, read ratios up to 0.15 apart from run to run.
+    let mut sides: Vec<Box<dyn Fn()>> = VARIANTS
+        .iter()
+        .map(|&(_, flags)| {
+            let (waligate, scratch, hello) = (&waligate, &scratch, &hello);
+            Box::new(move || drop(run_waligate(waligate, env, scratch, hello, flags, &[]))) as Box<dyn Fn()>
+        })
+        .collect();
+    sides.push(Box::new(reference_process));
+    let mut launches = vec![Vec::with_capacity(STARTS); sides.len()];
+    for _ in 0..STARTS / BLOCK {
+        for (side, times) in sides.iter().zip(&mut launches) {
+            for _ in 0..BLOCK {
+                let start = Instant::now();
+                side();
+                times.push(start.elapsed().as_nanos() as f64);
+            }
         }
-        theirs = theirs.min(mean(&reference_process));
     }
+    let medians: Vec<f64> = launches
+        .iter_mut()
+        .map(|times| {
+            times.sort_by(f64::total_cmp);
+            times[times.len() / 2]
+        })
+        .collect();
+    let (ours, theirs) = (&medians[..VARIANTS.len()], medians[VARIANTS.len()]);
+    let mean = |f: &dyn Fn()| {
+        let start = Instant::now();
+        for _ in 0..LAUNCHES {
+            f();
+        }
+        start.elapsed().as_nanos() as f64 / LAUNCHES as f64
+    };
     let hello_ref = Reference::new(&engine, &hello);
     let in_process = (0..RUNS)
         .map(|_| {
@@ -131,12 +155,12 @@ pub fn table(env: &Env) {
             })
         })
         .fold(f64::INFINITY, f64::min);
-    for ((label, _), ours) in VARIANTS.iter().zip(ours) {
+    for ((label, _), &ours) in VARIANTS.iter().zip(ours) {
         print(label, Some(ours), theirs, true);
     }
     print("hello, wasmtime in-process", None, in_process, true);
     println!(
-        "hello: spawn to exit, mean of {LAUNCHES} launches, best of {RUNS}, RUST_BACKTRACE unset for both; \
+        "hello: spawn to exit, median of {STARTS} launches per side, interleaved in blocks of {BLOCK}, RUST_BACKTRACE unset for both; \
          wasmtime-wasi = `wasi-ref --cache DIR --dir SCRATCH::/`, a fresh process on wasmtime-wasi with its module \
          cache warm, as waligate's; both binaries copied together first (a newer file starts faster); in-process = instantiate + run of a module already compiled in this process \
          (no process start, no cache lookup), for scale only"

@@ -20,11 +20,22 @@ pub struct LinearMemory {
     /// lie past the end of a truncated file, and a plain host copy from it
     /// would raise SIGBUS, so copies go through the kernel instead.
     file_mapped: Arc<AtomicBool>,
+    /// Whether address 0 is C's NULL (see [`MemView::ptr`]).
+    zero_is_null: bool,
 }
 
 impl LinearMemory {
+    /// A memory whose address 0 is NULL, as C code compiled for WALI (and
+    /// the WASI shim) uses it.
     pub fn new(memory: SharedMemory) -> Self {
-        LinearMemory { memory, file_mapped: Arc::default() }
+        LinearMemory { memory, file_mapped: Arc::default(), zero_is_null: true }
+    }
+
+    /// A WASI application's memory: WASI has no NULL pointers (address 0
+    /// is as valid as any other, as wasmtime-wasi treats it), and the shim
+    /// passes none into it.
+    pub fn without_null(memory: SharedMemory) -> Self {
+        LinearMemory { zero_is_null: false, ..LinearMemory::new(memory) }
     }
 
     /// A snapshot of the memory's base and length. The base never moves;
@@ -35,6 +46,7 @@ impl LinearMemory {
             base: data.as_ptr() as *mut u8,
             len: data.len() as u64,
             fragile: self.file_mapped.load(Ordering::Relaxed),
+            zero_is_null: self.zero_is_null,
         }
     }
 
@@ -56,11 +68,12 @@ pub struct MemView {
     len: u64,
     /// Files are mapped in: copy through the kernel (see [`LinearMemory`]).
     fragile: bool,
+    zero_is_null: bool,
 }
 
 impl MemView {
     /// No memory at all: every non-NULL range is `EFAULT`.
-    pub const NONE: MemView = MemView { base: std::ptr::null_mut(), len: 0, fragile: false };
+    pub const NONE: MemView = MemView { base: std::ptr::null_mut(), len: 0, fragile: false, zero_is_null: true };
 
     /// Current size in bytes.
     pub fn size(&self) -> u64 {
@@ -68,9 +81,10 @@ impl MemView {
     }
 
     /// Host address of guest range `[addr, addr + len)`, which must lie
-    /// entirely inside linear memory. Address 0 is NULL.
+    /// entirely inside linear memory. Address 0 is NULL, unless this is a
+    /// WASI application's memory ([`LinearMemory::without_null`]).
     pub fn ptr(&self, addr: u32, len: u64) -> SysResult<*mut u8> {
-        if addr == 0 {
+        if addr == 0 && self.zero_is_null {
             return Ok(std::ptr::null_mut());
         }
         self.range(addr, len)
@@ -78,7 +92,7 @@ impl MemView {
 
     /// Like [`MemView::ptr`], but NULL is an error too.
     pub fn range(&self, addr: u32, len: u64) -> SysResult<*mut u8> {
-        if addr == 0 && len > 0 {
+        if addr == 0 && len > 0 && self.zero_is_null {
             return Err(Errno::EFAULT);
         }
         match (addr as u64).checked_add(len) {

@@ -251,7 +251,7 @@ impl Guest {
         gate: &'static dyn crate::gate::Gate,
     ) -> Guest {
         let mut g = Guest::new(LinearMemory::new(shim), Vec::new().into(), process, gate);
-        g.app_memory = Some(LinearMemory::new(app));
+        g.app_memory = Some(LinearMemory::without_null(app));
         g
     }
 }
