@@ -2,7 +2,7 @@
 
 use crate::run::{RunArgs, run};
 use anyhow::{Context, Result};
-use clap::{Parser, Subcommand};
+use clap::{Args, FromArgMatches, Parser, Subcommand};
 use std::path::PathBuf;
 
 /// Exit status when waligate itself fails (bad module, bad arguments).
@@ -20,7 +20,7 @@ struct Cli {
 #[derive(Subcommand)]
 #[command(defer = true)]
 enum Command {
-    /// Run a WALI module. Everything after MODULE goes to the guest.
+    #[command(about = RUN_ABOUT)]
     Run(RunArgs),
     /// Print the WALI syscall table: how each syscall is carried out.
     Syscalls,
@@ -87,12 +87,35 @@ enum AuditCommand {
     },
 }
 
+/// The `run` subcommand's description.
+const RUN_ABOUT: &str = "Run a WALI module. Everything after MODULE goes to the guest";
+
 pub fn main() -> i32 {
     crate::diagnostics::init();
-    command(Cli::parse().command).unwrap_or_else(|e| {
+    command(parse()).unwrap_or_else(|e| {
         eprintln!("waligate: {e:#}");
         EXIT_HOST_ERROR
     })
+}
+
+/// The command line. `run`, on the path of every guest start, is parsed by
+/// its own clap command, as the whole CLI would parse it: building the
+/// whole CLI first (the top level and every subcommand's command) cost
+/// ~0.1 ms of each start.
+fn parse() -> Command {
+    let mut args = std::env::args_os();
+    let program = args.next().unwrap_or_default();
+    if args.next().is_none_or(|a| a != "run") {
+        return Cli::parse().command;
+    }
+    let name = std::path::Path::new(&program).file_name().unwrap_or(program.as_os_str()).to_string_lossy();
+    let matches = run_command(&name).get_matches_from(std::iter::once("run".into()).chain(args));
+    Command::Run(RunArgs::from_arg_matches(&matches).unwrap_or_else(|e| e.exit()))
+}
+
+/// `run` as a command of its own, for the program called `program`.
+fn run_command(program: &str) -> clap::Command {
+    RunArgs::augment_args(clap::Command::new("run").bin_name(format!("{program} run")).about(RUN_ABOUT))
 }
 
 fn command(command: Command) -> Result<i32> {
@@ -214,5 +237,36 @@ fn policy_command(cmd: PolicyCommand) -> Result<i32> {
             }
             Ok(0)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    /// `run` parsed on its own says what the whole CLI says: the same help,
+    /// the same errors.
+    #[test]
+    fn run_on_its_own_is_the_whole_clis_run() {
+        let mut whole = Cli::command().bin_name("waligate");
+        whole.build();
+        let mut whole_run = whole.find_subcommand("run").unwrap().clone();
+        let mut own = run_command("waligate");
+        assert_eq!(own.render_long_help().to_string(), whole_run.render_long_help().to_string());
+        assert_eq!(own.render_help().to_string(), whole_run.render_help().to_string());
+        for args in [&[][..], &["--interface", "bogus", "m.wasm"], &["--policy"], &["--audit-level", "some", "m.wasm"]]
+        {
+            let error = |e: clap::Error| (e.kind(), e.render().to_string());
+            let theirs = Cli::command().try_get_matches_from(["waligate", "run"].iter().chain(args)).unwrap_err();
+            let ours = run_command("waligate").try_get_matches_from(["run"].iter().chain(args)).unwrap_err();
+            assert_eq!(error(ours), error(theirs), "{args:?}");
+        }
+        // Everything after the module goes to the guest, also what looks
+        // like an option.
+        let matches = run_command("waligate").get_matches_from(["run", "--dir", "/tmp", "m.wasm", "--dir", "-x"]);
+        let command: Vec<&std::ffi::OsString> = matches.get_many("command").unwrap().collect();
+        assert_eq!(command, ["m.wasm", "--dir", "-x"]);
+        assert_eq!(matches.get_many::<String>("dirs").unwrap().collect::<Vec<_>>(), ["/tmp"]);
     }
 }

@@ -581,31 +581,36 @@ fn a_start_function_may_call_wasi() {
 }
 
 /// An import the shim cannot satisfy is a load error naming it, and no
-/// guest code runs.
+/// guest code runs: a WASI name that does not exist, and the shim's own
+/// set-up, which the application must not be able to call again.
 #[test]
 fn an_unknown_wasi_import_is_a_load_error() {
     let dir = scratch();
-    let wasm = dir.path().join("unknown.wat");
-    std::fs::write(
-        &wasm,
-        r#"(module
-            (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
-            (import "wasi_snapshot_preview1" "path_teleport" (func (param i32) (result i32)))
-            (memory (export "memory") 1)
-            (func (export "_start")))"#,
-    )
-    .unwrap();
-    let out = capture(waligate().arg("run").arg(&wasm));
-    assert_eq!(out.status, 125, "{}", out.stderr);
-    assert_eq!(
-        out.stderr,
-        format!(
-            "waligate: cannot load {}: the application imports wasi_snapshot_preview1.path_teleport, \
-             which WASI preview1 does not define\n",
-            wasm.display()
+    for name in ["path_teleport", "__waligate_init"] {
+        let wasm = dir.path().join(format!("{name}.wat"));
+        std::fs::write(
+            &wasm,
+            format!(
+                r#"(module
+                    (import "wasi_snapshot_preview1" "fd_write" (func (param i32 i32 i32 i32) (result i32)))
+                    (import "wasi_snapshot_preview1" "{name}" (func (result i32)))
+                    (memory (export "memory") 1)
+                    (func (export "_start") (unreachable)))"#
+            ),
         )
-    );
-    assert_eq!(out.stdout, "");
+        .unwrap();
+        let out = capture(waligate().arg("run").arg(&wasm));
+        assert_eq!(out.status, 125, "{}", out.stderr);
+        assert_eq!(
+            out.stderr,
+            format!(
+                "waligate: cannot load {}: the application imports wasi_snapshot_preview1.{name}, \
+                 which WASI preview1 does not define\n",
+                wasm.display()
+            )
+        );
+        assert_eq!(out.stdout, "");
+    }
 }
 
 /// WASI has no NULL pointer: address 0 of the application's memory is an
