@@ -140,7 +140,7 @@ fn dir_args(dirs: &[String]) -> Result<Vec<Preopen>> {
 }
 
 /// The WASI shim, built by build.rs.
-static SHIM: wali_core::Embedded = wali_core::Embedded {
+pub static SHIM: wali_core::Embedded = wali_core::Embedded {
     wasm: include_bytes!(concat!(env!("OUT_DIR"), "/wasi_shim.wasm")),
     digest: include!(concat!(env!("OUT_DIR"), "/wasi_shim.digest.rs")),
 };

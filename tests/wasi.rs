@@ -150,6 +150,18 @@ fn differential(guest: &str, args: &[&str], env: &[(&str, &str)], stdin: &[u8], 
 
 fn nothing(_: &Path) {}
 
+/// Runs the text module `wat` both ways in one scratch directory, asserts
+/// the runs agree, and returns what they did.
+fn differential_wat(name: &str, wat: &str) -> Outcome {
+    let dir = scratch();
+    let wasm = dir.path().join(name);
+    std::fs::write(&wasm, wat).unwrap();
+    let ours = waligate_run(&wasm, &[], &[], b"", dir.path());
+    let argv = [wasm.to_str().unwrap().to_owned()];
+    assert_eq!(ours, reference(&wasm, &argv, &[], b"", dir.path()), "waligate (left) and wasmtime-wasi (right) differ");
+    ours
+}
+
 fn argv0(guest: &str) -> String {
     wasi_guest(guest).to_str().unwrap().to_owned()
 }
@@ -556,10 +568,8 @@ fn the_strict_profile_is_enough_for_the_wasi_layer() {
 /// work as under wasmtime-wasi.
 #[test]
 fn a_start_function_may_call_wasi() {
-    let dir = scratch();
-    let wasm = dir.path().join("start.wat");
-    std::fs::write(
-        &wasm,
+    let ours = differential_wat(
+        "start.wat",
         r#"(module
             (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
             (memory (export "memory") 1)
@@ -572,11 +582,7 @@ fn a_start_function_may_call_wasi() {
             (func $early (call $say (i32.const 16) (i32.const 6)))
             (start $early)
             (func (export "_start") (call $say (i32.const 32) (i32.const 5))))"#,
-    )
-    .unwrap();
-    let ours = waligate_run(&wasm, &[], &[], b"", dir.path());
-    let argv = [wasm.to_str().unwrap().to_owned()];
-    assert_eq!(ours, reference(&wasm, &argv, &[], b"", dir.path()));
+    );
     assert_eq!((ours.status, ours.stdout.as_str()), (0, "early\nmain\n"));
 }
 
@@ -618,10 +624,8 @@ fn an_unknown_wasi_import_is_a_load_error() {
 /// under wasmtime-wasi.
 #[test]
 fn address_zero_is_an_ordinary_address() {
-    let dir = scratch();
-    let wasm = dir.path().join("zero.wat");
-    std::fs::write(
-        &wasm,
+    let ours = differential_wat(
+        "zero.wat",
         r#"(module
             (import "wasi_snapshot_preview1" "fd_write" (func $write (param i32 i32 i32 i32) (result i32)))
             (import "wasi_snapshot_preview1" "clock_time_get" (func $now (param i32 i64 i32) (result i32)))
@@ -645,10 +649,6 @@ fn address_zero_is_an_ordinary_address() {
                 (if (i64.eqz (i64.load (i32.const 0))) (then (call $exit (i32.const 11))))
                 (local.set $errors (i32.or (local.get $errors) (call $random (i32.const 0) (i32.const 8))))
                 (call $exit (local.get $errors))))"#,
-    )
-    .unwrap();
-    let ours = waligate_run(&wasm, &[], &[], b"", dir.path());
-    let argv = [wasm.to_str().unwrap().to_owned()];
-    assert_eq!(ours, reference(&wasm, &argv, &[], b"", dir.path()));
+    );
     assert_eq!((ours.status, ours.stdout.as_str()), (0, "ab\ncd!\n"));
 }

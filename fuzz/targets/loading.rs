@@ -7,9 +7,12 @@
 //! Properties: nothing panics, and linking accepts exactly what the ABI
 //! allows: `wali.SYS_*` and `wali_app.SYS_*` functions of at most six
 //! i32/i64 parameters and at most one i32/i64 result, the auxiliary `wali`
-//! imports with their ABI types, nothing else.
+//! imports with their ABI types, nothing else. Linked with the WASI shim
+//! (`wali_core::merge`), a module is accepted exactly when it imports only
+//! WASI preview1 functions under their own types, and the result validates.
 
 use arbitrary::Unstructured;
+use std::collections::HashMap;
 use std::sync::OnceLock;
 use wali_core::linker::define_imports;
 use wali_core::rewrite::MEMORY_MODULE;
@@ -57,12 +60,23 @@ fn import(u: &mut Unstructured<'_>) -> arbitrary::Result<Import> {
         _ => u.choose(MODULES)?.to_string(),
     };
     let aux = u.choose(AUX)?;
-    let name = match u.int_in_range(0u8..=9)? {
+    let name = match u.int_in_range(0u8..=11)? {
         0..=4 => format!("SYS_{}", u.choose(policy::syscalls::names())?),
         5 => format!("SYS_{}", u.choose(&["fstatat", "fadvise64", "nonexistent", "", "SYS_read"])?),
         6..=8 => aux.0.to_string(),
-        _ => u.choose(&["SYS", "sys_read", "__init ", "", "memory"])?.to_string(),
+        9 | 10 => u.choose(wali_core::wasi::FUNCTIONS)?.to_string(),
+        _ => u.choose(&["SYS", "sys_read", "__init ", "", "memory", wali_core::wasi::INIT])?.to_string(),
     };
+    // A WASI function's own type, or a near miss.
+    if let Some((params, results)) = wasi_types().get(name.as_str())
+        && u.ratio(1, 2)?
+    {
+        let mut params = params.clone();
+        if u.ratio(1, 4)? {
+            params.push(u.choose(TYPES)?);
+        }
+        return Ok(Import { module, name, kind: Kind::Func(params, results.clone()) });
+    }
     let kind = match u.int_in_range(0u8..=11)? {
         // The right type for an auxiliary name, or a near miss.
         0..=3 => {
@@ -88,6 +102,16 @@ fn import(u: &mut Unstructured<'_>) -> arbitrary::Result<Import> {
         _ => Kind::Other("(tag)"),
     };
     Ok(Import { module, name, kind })
+}
+
+/// A WASI preview1 import, mostly of its own type.
+fn wasi_import(u: &mut Unstructured<'_>) -> arbitrary::Result<Import> {
+    let name = u.choose(wali_core::wasi::FUNCTIONS)?.to_string();
+    let (mut params, results) = wasi_types()[name.as_str()].clone();
+    if u.ratio(1, 8)? {
+        params.push(u.choose(TYPES)?);
+    }
+    Ok(Import { module: wali_core::wasi::WASI_MODULE.to_string(), name, kind: Kind::Func(params, results) })
 }
 
 fn wat(imports: &[Import]) -> String {
@@ -116,6 +140,66 @@ fn linkable(i: &Import) -> bool {
     }
 }
 
+/// A function type as parameter and result type names.
+type Signature = (Vec<&'static str>, Vec<&'static str>);
+
+/// The WASI functions the shim defines, with their types.
+fn wasi_types() -> &'static HashMap<String, Signature> {
+    static TYPES: OnceLock<HashMap<String, Signature>> = OnceLock::new();
+    TYPES.get_or_init(|| {
+        let name = |t: &wasmparser::ValType| match t {
+            wasmparser::ValType::I32 => "i32",
+            wasmparser::ValType::I64 => "i64",
+            other => panic!("the shim uses {other:?}"),
+        };
+        let (mut types, mut funcs, mut out) = (Vec::new(), Vec::new(), HashMap::new());
+        for payload in wasmparser::Parser::new(0).parse_all(waligate::run::SHIM.wasm) {
+            match payload.unwrap() {
+                wasmparser::Payload::TypeSection(r) => {
+                    types = r.into_iter_err_on_gc_types().collect::<Result<_, _>>().unwrap();
+                }
+                wasmparser::Payload::ImportSection(r) => {
+                    for i in r.into_imports() {
+                        if let wasmparser::TypeRef::Func(t) = i.unwrap().ty {
+                            funcs.push(t);
+                        }
+                    }
+                }
+                wasmparser::Payload::FunctionSection(r) => funcs.extend(r.into_iter().map(Result::unwrap)),
+                wasmparser::Payload::ExportSection(r) => {
+                    for e in r.into_iter().map(Result::unwrap) {
+                        if wali_core::wasi::FUNCTIONS.contains(&e.name) {
+                            let ty: &wasmparser::FuncType = &types[funcs[e.index as usize] as usize];
+                            let sig = (ty.params().iter().map(name).collect(), ty.results().iter().map(name).collect());
+                            out.insert(e.name.to_string(), sig);
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+        out
+    })
+}
+
+/// The shim as `waligate run` links it: rewritten.
+fn rewritten_shim() -> &'static [u8] {
+    static SHIM: OnceLock<Vec<u8>> = OnceLock::new();
+    SHIM.get_or_init(|| wali_core::rewrite::rewrite(waligate::run::SHIM.wasm).unwrap())
+}
+
+/// Links `wasm` with the shim when it rewrites: never a panic, and a result
+/// that validates. Whether it is accepted.
+fn linked_with_the_shim(wasm: &[u8]) -> Option<bool> {
+    let app = wali_core::rewrite::rewrite(wasm).ok()?;
+    let linked = wali_core::merge::merge(&app, rewritten_shim()).ok();
+    if let Some(linked) = &linked {
+        let mut validator = wasmparser::Validator::new_with_features(wasmparser::WasmFeatures::all());
+        validator.validate_all(linked).unwrap_or_else(|e| panic!("a linked module does not validate: {e}"));
+    }
+    Some(linked.is_some())
+}
+
 fn engine() -> &'static Engine {
     static ENGINE: OnceLock<Engine> = OnceLock::new();
     ENGINE.get_or_init(|| wali_core::run::engine(true).unwrap())
@@ -124,17 +208,29 @@ fn engine() -> &'static Engine {
 pub fn check(data: &[u8]) {
     if data.starts_with(MAGIC) {
         let _ = waligate::inspect::inspect(data).map(|r| r.suggested_policy());
-        let _ = wali_core::rewrite::rewrite(data);
+        let _ = linked_with_the_shim(data);
         return;
     }
     let mut u = Unstructured::new(data);
     let n = u.int_in_range(0usize..=6).unwrap_or(0);
-    let imports: Vec<Import> = (0..n).map_while(|_| import(&mut u).ok()).collect();
+    // A third of the modules import only WASI names, as WASI applications do.
+    let wasi_only = u.ratio(1, 3).unwrap_or(false);
+    let imports: Vec<Import> =
+        (0..n).map_while(|_| if wasi_only { wasi_import(&mut u) } else { import(&mut u) }.ok()).collect();
     let text = wat(&imports);
     let Ok(wasm) = wat::parse_str(&text) else {
         // Names wat cannot spell: nothing to load.
         return;
     };
+    let wasi = |i: &Import| match &i.kind {
+        Kind::Func(p, r) => {
+            i.module == wali_core::wasi::WASI_MODULE && wasi_types().get(&i.name) == Some(&(p.clone(), r.clone()))
+        }
+        Kind::Other(_) => false,
+    };
+    if let Some(accepted) = linked_with_the_shim(&wasm) {
+        assert_eq!(accepted, imports.iter().all(wasi), "linking with the WASI shim:\n{text}");
+    }
     let report = waligate::inspect::inspect(&wasm).expect("inspect reads a valid module");
     let _ = report.suggested_policy();
     let module = match wali_core::run::load_bytes(engine(), &wasm, None) {

@@ -8,6 +8,7 @@ use crate::emu::signal;
 use crate::errno::Errno;
 use crate::gate::Gate;
 use crate::guest::{Guest, Stop};
+use crate::run::Outcome;
 use crate::table::{self, Imp, Syscall, Why};
 use anyhow::{Result, bail};
 use std::mem::MaybeUninit;
@@ -138,10 +139,18 @@ fn define_syscall(
             *slot = if shape.wide & (1 << i) != 0 { v.get_i64() } else { v.get_i32() as i64 };
         }
         let ret = loop {
-            let ret = if direct {
-                dispatch::direct(&mut caller, space, sys, raw)?
+            let done = if direct {
+                dispatch::direct(&mut caller, space, sys, raw)
             } else {
-                dispatch::dispatch(&mut caller, space, sys, raw)?
+                dispatch::dispatch(&mut caller, space, sys, raw)
+            };
+            let ret = match done {
+                Ok(ret) => ret,
+                // The process ends here, as in the kernel: there is nothing
+                // to unwind to, and unwinding out of Wasm as an error would
+                // first take a Wasm backtrace.
+                Err(Stop::Exit(status)) => caller.data().process.end(Outcome::Exited(status)),
+                Err(stop) => return Err(stop.into()),
             };
             // A call interrupted for guest handlers is restarted after them
             // if they all asked for it and the call allows it.
@@ -192,8 +201,8 @@ fn define_aux(linker: &mut Linker<Guest>, name: &str, ty: &FuncType) -> Result<(
         }
         "__proc_exit" => {
             expect(name, ty, &[I32], &[])?;
-            linker.func_wrap(WALI, name, |status: i32| -> wasmtime::Result<()> {
-                Err(Stop::Exit(status & 0xff).into())
+            linker.func_wrap(WALI, name, |c: Caller<'_, Guest>, status: i32| -> () {
+                c.data().process.end(Outcome::Exited(status & 0xff))
             })?;
         }
         "__cl_get_argc" => {

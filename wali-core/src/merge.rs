@@ -202,10 +202,10 @@ pub fn merge(app: &[u8], shim: &[u8]) -> Result<Vec<u8>> {
         s.exports.iter().filter(|e| e.kind == ExternalKind::Func).map(|e| (e.name, e.index)).collect();
     let shim_func_type = |f: u32| -> Result<wasmparser::FuncType> {
         let ty = match f.checked_sub(s_imported) {
-            None => s.func_imports[f as usize].2,
-            Some(d) => *s.funcs.get(d as usize).context("shim export out of range")?,
+            None => s.func_imports.get(f as usize).map(|i| i.2),
+            Some(d) => s.funcs.get(d as usize).copied(),
         };
-        func_type(s.types.as_ref(), ty)
+        func_type(s.types.as_ref(), ty.context("a shim export out of range")?)
     };
     // The application's imported functions become the shim's.
     let mut a_funcs = Vec::with_capacity(a_imported as usize + a.funcs.len());
@@ -222,7 +222,7 @@ pub fn merge(app: &[u8], shim: &[u8]) -> Result<Vec<u8>> {
         if want != have {
             bail!("the application imports {WASI_MODULE}.{name} as {want}, but WASI preview1 defines it as {have}");
         }
-        a_funcs.push(s_funcs[f as usize]);
+        a_funcs.push(*s_funcs.get(f as usize).context("a shim export out of range")?);
     }
     a_funcs.extend((0..a.funcs.len() as u32).map(|i| s_imported + i));
 
