@@ -652,3 +652,35 @@ fn address_zero_is_an_ordinary_address() {
     );
     assert_eq!((ours.status, ours.stdout.as_str()), (0, "ab\ncd!\n"));
 }
+
+/// A preopen the policy refuses to open stops the start before any of the
+/// application's code runs, with a clear error.
+#[test]
+fn a_refused_preopen_stops_the_start() {
+    let dir = scratch();
+    let policy = dir.path().join("no-open.json");
+    std::fs::write(
+        &policy,
+        r#"{"version": 1, "extends": "default", "rules": [{"id": "no-open", "syscalls": ["openat"], "action": "errno", "errno": "EACCES"}]}"#,
+    )
+    .unwrap();
+    let hello = wasi_guest("wasi_hello");
+    let out = capture(
+        waligate()
+            .arg("run")
+            .arg("--policy")
+            .arg(&policy)
+            .arg("--dir")
+            .arg(format!("{}::/", dir.path().display()))
+            .arg(&hello),
+    );
+    assert_eq!((out.status, out.stdout.as_str()), (125, ""));
+    let last = out.stderr.lines().last().unwrap_or_default();
+    assert_eq!(
+        last,
+        format!(
+            "waligate: cannot start {}: the WASI shim could not open its preopened directories (WASI errno 2)",
+            hello.display()
+        )
+    );
+}

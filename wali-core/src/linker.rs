@@ -201,6 +201,7 @@ fn define_aux(linker: &mut Linker<Guest>, name: &str, ty: &FuncType) -> Result<(
         }
         "__proc_exit" => {
             expect(name, ty, &[I32], &[])?;
+            // `-> ()`: a host function needs a result type; `end` returns none.
             linker.func_wrap(WALI, name, |c: Caller<'_, Guest>, status: i32| -> () {
                 c.data().process.end(Outcome::Exited(status & 0xff))
             })?;
