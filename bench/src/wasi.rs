@@ -132,13 +132,7 @@ pub fn table(env: &Env) {
             }
         }
     }
-    let medians: Vec<f64> = launches
-        .iter_mut()
-        .map(|times| {
-            times.sort_by(f64::total_cmp);
-            times[times.len() / 2]
-        })
-        .collect();
+    let medians: Vec<f64> = launches.into_iter().map(|times| crate::startup::median(times.into_iter())).collect();
     let (ours, theirs) = (&medians[..VARIANTS.len()], medians[VARIANTS.len()]);
     let mean = |f: &dyn Fn()| {
         let start = Instant::now();

@@ -31,22 +31,13 @@ pub fn default_dir() -> Option<PathBuf> {
         .or_else(|| env("HOME").map(|d| d.join(".cache/waligate")))
 }
 
-/// A tag of the cache format and `engine`'s compatibility hash, computed
-/// once per engine (a WASI run looks up two modules).
+/// A tag of the cache format and `engine`'s compatibility hash (wasmtime
+/// version and settings).
 fn engine_tag(engine: &Engine) -> u64 {
-    static LAST: Mutex<Option<(Engine, u64)>> = Mutex::new(None);
-    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
-    if let Some((e, tag)) = &*last
-        && Engine::same(e, engine)
-    {
-        return *tag;
-    }
     let mut h = std::hash::DefaultHasher::new();
     FORMAT.hash(&mut h);
     engine.precompile_compatibility_hash().hash(&mut h);
-    let tag = h.finish();
-    *last = Some((engine.clone(), tag));
-    tag
+    h.finish()
 }
 
 fn key(engine: &Engine, digests: &[&[u8; 32]]) -> String {

@@ -118,17 +118,7 @@ fn compiler_for(engine: &Engine) -> Result<Engine> {
 
 /// Compiles (or loads from the cache) the rewritten form of `wasm`.
 pub fn load_bytes(engine: &Engine, wasm: &[u8], cache_dir: Option<&std::path::Path>) -> Result<Module> {
-    load_digested(engine, blake3::hash(wasm).as_bytes(), wasm, cache_dir)
-}
-
-/// [`load_bytes`] for bytes whose digest is known already.
-fn load_digested(
-    engine: &Engine,
-    digest: &[u8; 32],
-    wasm: &[u8],
-    cache_dir: Option<&std::path::Path>,
-) -> Result<Module> {
-    cache::load_or_compile(engine, &[digest], cache_dir, || compile(engine, wasm))
+    cache::load_or_compile(engine, &[blake3::hash(wasm).as_bytes()], cache_dir, || compile(engine, wasm))
 }
 
 /// Loads (from the cache) or compiles a module file, read whole only to

@@ -109,16 +109,6 @@ impl std::str::FromStr for Interface {
     }
 }
 
-/// WASI if the module imports anything from `wasi_snapshot_preview1`.
-pub fn interface(module: &Module) -> Result<Interface> {
-    let modules: std::collections::BTreeSet<&str> = module.imports().map(|i| i.module()).collect();
-    match (modules.contains(WASI_MODULE), modules.contains(crate::linker::WALI)) {
-        (true, true) => bail!("the module imports both wali and {WASI_MODULE}; it must be one or the other"),
-        (true, false) => Ok(Interface::Wasi),
-        _ => Ok(Interface::Wali),
-    }
-}
-
 /// A preopened directory: the name the application sees, the host path
 /// the shim opens (through WALI, so the policy applies).
 #[derive(Clone, Debug)]
