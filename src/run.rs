@@ -141,8 +141,14 @@ fn dir_args(dirs: &[String]) -> Result<Vec<Preopen>> {
 
 /// The WASI shim, built by build.rs.
 pub static SHIM: wali_core::Embedded = wali_core::Embedded {
-    wasm: include_bytes!(concat!(env!("OUT_DIR"), "/wasi_shim.wasm")),
+    bytes: include_bytes!(concat!(env!("OUT_DIR"), "/wasi_shim.wasm")),
     digest: include!(concat!(env!("OUT_DIR"), "/wasi_shim.digest.rs")),
+};
+
+/// The compiler program (compiler/), built by build.rs.
+pub static COMPILER: wali_core::Embedded = wali_core::Embedded {
+    bytes: include_bytes!(concat!(env!("OUT_DIR"), "/waligate-compile")),
+    digest: include!(concat!(env!("OUT_DIR"), "/waligate-compile.digest.rs")),
 };
 
 pub fn run(mut args: RunArgs) -> Result<i32> {
@@ -224,6 +230,7 @@ pub fn run(mut args: RunArgs) -> Result<i32> {
         cache_dir,
         gate,
         shim: SHIM,
+        compiler: COMPILER,
         interface: Some(interface),
         preopens,
         wasi_env,
@@ -388,7 +395,7 @@ mod tests {
     /// imports alone for whether the guest can execve.
     #[test]
     fn the_shim_cannot_execve() {
-        let imports = wasmparser::Parser::new(0).parse_all(super::SHIM.wasm).find_map(|p| match p {
+        let imports = wasmparser::Parser::new(0).parse_all(super::SHIM.bytes).find_map(|p| match p {
             Ok(wasmparser::Payload::ImportSection(reader)) => {
                 Some(reader.into_imports().map(|i| i.unwrap().name).collect::<Vec<_>>())
             }
@@ -402,6 +409,6 @@ mod tests {
     /// wrong one would load whatever another shim left under it.
     #[test]
     fn the_embedded_shims_digest_is_its_own() {
-        assert_eq!(blake3::hash(super::SHIM.wasm).as_bytes(), &super::SHIM.digest);
+        assert_eq!(blake3::hash(super::SHIM.bytes).as_bytes(), &super::SHIM.digest);
     }
 }

@@ -70,6 +70,26 @@ fn default_policy_runs_wasm_targets_and_refuses_native_ones() {
     );
 }
 
+/// A `.wasm` target missing from the cache is compiled by the new
+/// waligate, in the kernel backstop (seccomp filter and Landlock ruleset)
+/// of the program that called execve: its compiler process starts there.
+#[test]
+fn a_wasm_target_missing_from_the_cache_is_compiled_within_the_backstop() {
+    let dir = scratch();
+    let cache = dir.path().join("cache");
+    let hello = guest("hello");
+    let r = capture(
+        waligate().env("WALIGATE_CACHE_DIR", &cache).arg("run").arg(guest("exec")).args([hello.to_str().unwrap(), "h"]),
+    );
+    assert!(r.stdout.ends_with("hello from a WALI guest\nargv[0] = h\nenv A=1\nenv B=two words\n"), "{}", r.stdout);
+    assert_eq!(r.status, 0);
+    let denial = "waligate: policy \"default\" denied execve: read+exec access to /nonexistent/program \
+                  is outside the fs grants; a policy fs grant with exec access to /nonexistent would allow it\n";
+    assert_eq!(r.stderr, denial);
+    let compiled = std::fs::read_dir(&cache).unwrap().filter_map(Result::ok);
+    assert_eq!(compiled.filter(|e| e.path().extension() == Some("cwasm".as_ref())).count(), 2, "exec and hello");
+}
+
 /// The new program runs under the policy, grants and audit trail of the
 /// one that called execve, not under the default profile.
 #[test]

@@ -251,3 +251,55 @@ fn a_cache_directory_others_can_write_is_not_used() {
     );
     assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 0, "nothing was stored");
 }
+
+/// The compiler runs in its own process (wali-core/src/compile.rs): what it
+/// refuses is reported as the in-process compiler worded it, nothing runs
+/// and nothing is stored.
+#[test]
+fn a_module_the_compiler_refuses_is_reported_and_not_cached() {
+    let dir = scratch();
+    let cache = dir.path().join("cache");
+    let m = module(
+        &dir,
+        "throws.wat",
+        r#"(module (memory (export "memory") 1) (tag $e) (func (export "_start") (throw $e)))"#,
+    );
+    let r = capture(waligate().env("WALIGATE_CACHE_DIR", &cache).arg("run").arg("--interface").arg("wali").arg(&m));
+    assert_eq!(r.status, 125);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "waligate: cannot load {}: failed to parse WebAssembly module: \
+             exceptions proposal not enabled (at offset 0x2d)\n",
+            m.display()
+        )
+    );
+    assert_eq!(r.stdout, "");
+    assert_eq!(compiled_entries(&cache), 0, "nothing was stored");
+}
+
+/// The runtime's build has no compiler in it (a Cargo feature unified into
+/// it would bring Cranelift back, and with it ~6% of every cached start).
+#[test]
+fn the_runtime_build_links_no_compiler() {
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["tree", "--offline", "-p", "waligate", "-e", "normal", "-i", "cranelift-codegen"])
+        .current_dir(root())
+        .output()
+        .expect("run cargo tree");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "", "Cranelift is in the runtime's build");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    // The compiler's build has it.
+    let out = std::process::Command::new(env!("CARGO"))
+        .args(["tree", "--quiet", "--offline", "-p", "waligate-compile", "-e", "normal", "-i", "cranelift-codegen"])
+        .current_dir(root())
+        .output()
+        .expect("run cargo tree");
+    assert!(String::from_utf8_lossy(&out.stdout).starts_with("cranelift-codegen "));
+}
+
+/// The compiled modules in the cache directory `cache`.
+fn compiled_entries(cache: &Path) -> usize {
+    let entries = std::fs::read_dir(cache).unwrap().filter_map(Result::ok);
+    entries.filter(|e| e.path().extension() == Some("cwasm".as_ref())).count()
+}

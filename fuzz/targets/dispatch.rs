@@ -99,7 +99,7 @@ fn host() -> &'static Host {
         wat += "(memory 1) (export \"memory\" (memory 0)))";
         let engine = wali_core::run::engine(true).unwrap();
         let wasm = wat::parse_str(&wat).unwrap();
-        let module = wali_core::run::load_bytes(&engine, &wasm, None).unwrap();
+        let module = wali_core::run::load_bytes(&engine, &wasm, true).unwrap();
         let mut linker = Linker::new(&engine);
         define_imports(&mut linker, &module, &[MEMORY_MODULE], &wali_core::AllowAll).unwrap();
         let file = tempfile::tempfile().unwrap();

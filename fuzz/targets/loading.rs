@@ -154,7 +154,7 @@ fn wasi_types() -> &'static HashMap<String, Signature> {
             other => panic!("the shim uses {other:?}"),
         };
         let (mut types, mut funcs, mut out) = (Vec::new(), Vec::new(), HashMap::new());
-        for payload in wasmparser::Parser::new(0).parse_all(waligate::run::SHIM.wasm) {
+        for payload in wasmparser::Parser::new(0).parse_all(waligate::run::SHIM.bytes) {
             match payload.unwrap() {
                 wasmparser::Payload::TypeSection(r) => {
                     types = r.into_iter_err_on_gc_types().collect::<Result<_, _>>().unwrap();
@@ -186,7 +186,7 @@ fn wasi_types() -> &'static HashMap<String, Signature> {
 /// The shim as `waligate run` links it: rewritten.
 fn rewritten_shim() -> &'static [u8] {
     static SHIM: OnceLock<Vec<u8>> = OnceLock::new();
-    SHIM.get_or_init(|| wali_core::rewrite::rewrite(waligate::run::SHIM.wasm).unwrap())
+    SHIM.get_or_init(|| wali_core::rewrite::rewrite(waligate::run::SHIM.bytes).unwrap())
 }
 
 /// Links `wasm` with the shim when it rewrites: never a panic, and a result
@@ -234,7 +234,7 @@ pub fn check(data: &[u8]) {
     }
     let report = waligate::inspect::inspect(&wasm).expect("inspect reads a valid module");
     let _ = report.suggested_policy();
-    let module = match wali_core::run::load_bytes(engine(), &wasm, None) {
+    let module = match wali_core::run::load_bytes(engine(), &wasm, true) {
         Ok(m) => m,
         Err(e) => {
             // Only modules using what the engine is built without: tags

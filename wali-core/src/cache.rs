@@ -3,9 +3,9 @@
 //! Entries are keyed by the BLAKE3 digest of the original module (hashing
 //! the module is on the path of a start whose module has no stamp yet, see
 //! `module_file`, and BLAKE3 runs several times faster than SHA-256 here)
-//! and a tag of the cache format and the engine's compatibility hash
-//! (wasmtime version and settings), which separates engine configurations
-//! (wasmtime also checks a loaded module against its engine). The key
+//! and a tag of the cache format, the compiler's digest and the engine's
+//! settings, which separates engine configurations (wasmtime also checks a
+//! loaded module against its engine). The key
 //! itself needs no BLAKE3: a start whose module has a stamp then never
 //! sets BLAKE3 up (probing the CPU, slow in a VM).
 //! Deserializing runs native code from the file, so the cache directory
@@ -20,7 +20,7 @@ use std::sync::Mutex;
 use wasmtime::{Engine, Module};
 
 /// Bump when the rewrite or the cache layout changes.
-const FORMAT: &[u8] = b"waligate-module-cache-6";
+const FORMAT: &[u8] = b"waligate-module-cache-7";
 
 /// The default cache directory: `$WALIGATE_CACHE_DIR`, else
 /// `$XDG_CACHE_HOME/waligate`, else `$HOME/.cache/waligate`.
@@ -31,18 +31,18 @@ pub fn default_dir() -> Option<PathBuf> {
         .or_else(|| env("HOME").map(|d| d.join(".cache/waligate")))
 }
 
-/// A tag of the cache format and `engine`'s compatibility hash (wasmtime
-/// version and settings).
-fn engine_tag(engine: &Engine) -> u64 {
+/// A tag of the cache format and what a compiled module depends on besides
+/// its source: the compiler (by digest: wasmtime's version and settings)
+/// and the engine's one setting that varies (see [`crate::run::config`]).
+pub fn tag(compiler: &[u8; 32], interruptible: bool) -> u64 {
     let mut h = std::hash::DefaultHasher::new();
-    FORMAT.hash(&mut h);
-    engine.precompile_compatibility_hash().hash(&mut h);
+    (FORMAT, compiler, interruptible).hash(&mut h);
     h.finish()
 }
 
-fn key(engine: &Engine, digests: &[&[u8; 32]]) -> String {
+fn key(tag: u64, digests: &[&[u8; 32]]) -> String {
     let hex: String = digests.iter().flat_map(|d| d.iter()).map(|b| format!("{b:02x}")).collect();
-    format!("{hex}-{:016x}", engine_tag(engine))
+    format!("{hex}-{tag:016x}")
 }
 
 /// Whether `dir` can hold the cache: created if missing, owned by this
@@ -84,6 +84,7 @@ fn check_private_dir(dir: &Path) -> Result<()> {
 /// form) and stores the result. Cache failures fall back to compiling.
 pub fn load_or_compile(
     engine: &Engine,
+    tag: u64,
     digests: &[&[u8; 32]],
     dir: Option<&Path>,
     compile: impl FnOnce() -> Result<Vec<u8>>,
@@ -96,7 +97,7 @@ pub fn load_or_compile(
         tracing::warn!("module cache disabled: {e:#}");
         return compiled(&compile()?);
     }
-    let path = dir.join(format!("{}.cwasm", key(engine, digests)));
+    let path = dir.join(format!("{}.cwasm", key(tag, digests)));
     if path.exists() {
         // The file stays open for the module's lifetime: keep it out of the
         // guest's descriptor range.

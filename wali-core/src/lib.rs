@@ -4,6 +4,7 @@
 //! the kernel or by an emulation ([`emu`]).
 
 pub mod cache;
+pub mod compile;
 pub mod decode;
 pub mod dispatch;
 pub mod emu;

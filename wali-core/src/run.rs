@@ -15,7 +15,7 @@ use anyhow::{Context, Result, bail};
 use std::ffi::{CString, OsString};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
-use wasmtime::{Config, Engine, ExternType, Linker, Module, OptLevel};
+use wasmtime::{Config, Engine, ExternType, Linker, Module};
 
 /// Exit status of a guest that trapped (a Wasm fault).
 pub const EXIT_TRAP: i32 = 134;
@@ -34,6 +34,8 @@ pub struct RunOptions {
     pub gate: &'static dyn Gate,
     /// The WASI shim module (embedded by the CLI).
     pub shim: Embedded,
+    /// The compiler program (embedded by the CLI, see [`crate::compile`]).
+    pub compiler: Embedded,
     /// Force the interface instead of detecting it from the imports.
     pub interface: Option<Interface>,
     /// Preopened directories for a WASI application.
@@ -55,11 +57,12 @@ pub struct RunOptions {
     pub carried_limits: crate::limits::Carried,
 }
 
-/// A module built into the embedder, with the digest (BLAKE3, the cache
-/// key) worked out when it was built rather than at every start.
+/// A module or program built into the embedder, with the digest (BLAKE3,
+/// part of the cache key) worked out when it was built rather than at
+/// every start.
 #[derive(Clone, Copy)]
 pub struct Embedded {
-    pub wasm: &'static [u8],
+    pub bytes: &'static [u8],
     pub digest: [u8; 32],
 }
 
@@ -83,16 +86,12 @@ impl Outcome {
     }
 }
 
-/// The engine guests run on. `interruptible`: compiled code checks the
-/// epoch, so a signal reaches a guest handler even in a loop without host
-/// calls (see emu::signal); it costs up to a few tenths on tight loops, so
-/// only guests that can install handlers get it.
-///
-/// It loads compiled modules and compiles none: setting Cranelift up for
-/// the host (probing the CPU's features) was a tenth of a cached start. A
-/// module missing from the cache is compiled by [`compiler_for`] this
-/// engine, made only then.
-pub fn engine(interruptible: bool) -> Result<Engine> {
+/// The configuration of the engine guests run on, and of the compiler's
+/// (which adds Cranelift: see [`crate::compile`]). `interruptible`:
+/// compiled code checks the epoch, so a signal reaches a guest handler even
+/// in a loop without host calls (see emu::signal); it costs up to a few
+/// tenths on tight loops, so only guests that can install handlers get it.
+pub fn config(interruptible: bool) -> Config {
     let mut config = Config::new();
     config
         .wasm_threads(true)
@@ -102,60 +101,69 @@ pub fn engine(interruptible: bool) -> Result<Engine> {
         // unwinder costs start-up and serves only native debuggers: host
         // panics never unwind through Wasm frames (wasmtime stops them at
         // the boundary) and Wasm backtraces walk frame pointers.
-        .native_unwind_info(false)
-        .enable_compiler(false);
+        .native_unwind_info(false);
+    config
+}
+
+/// The engine guests run on. It loads compiled modules and compiles none.
+pub fn engine(interruptible: bool) -> Result<Engine> {
+    #[allow(unused_mut)]
+    let mut config = config(interruptible);
+    // Where the compiler is built in (tests), setting Cranelift up for the
+    // host (probing the CPU's features) would be a tenth of a cached start.
+    #[cfg(feature = "compiler")]
+    config.enable_compiler(false);
     let engine = Engine::new(&config)?;
     crate::emu::signal::watch(&engine);
     Ok(engine)
 }
 
-/// An engine that compiles for `engine`: its configuration, with Cranelift.
-fn compiler_for(engine: &Engine) -> Result<Engine> {
-    let mut config = engine.config().clone();
-    config.enable_compiler(true).cranelift_opt_level(OptLevel::Speed);
-    Ok(Engine::new(&config)?)
-}
-
-/// Compiles (or loads from the cache) the rewritten form of `wasm`.
-pub fn load_bytes(engine: &Engine, wasm: &[u8], cache_dir: Option<&std::path::Path>) -> Result<Module> {
-    cache::load_or_compile(engine, &[blake3::hash(wasm).as_bytes()], cache_dir, || compile(engine, wasm))
+/// Compiles the rewritten form of `wasm` in this process, uncached (for
+/// tests and fuzzing; `waligate run` compiles in the compiler's process).
+#[cfg(feature = "compiler")]
+pub fn load_bytes(engine: &Engine, wasm: &[u8], interruptible: bool) -> Result<Module> {
+    let compiled = crate::compile::in_process(interruptible, &rewrite(wasm)?)?;
+    // SAFETY: just produced by `precompile_module` for this configuration.
+    unsafe { Ok(Module::deserialize(engine, &compiled)?) }
 }
 
 /// Loads (from the cache) or compiles a module file, read whole only to
 /// compile it.
-pub fn load_file(engine: &Engine, file: &ModuleFile, cache_dir: Option<&std::path::Path>) -> Result<Module> {
-    cache::load_or_compile(engine, &[file.digest()], cache_dir, || compile(engine, &file.bytes()?))
+fn load_file(
+    engine: &Engine,
+    file: &ModuleFile,
+    compiler: &Embedded,
+    cache_dir: Option<&std::path::Path>,
+) -> Result<Module> {
+    let interruptible = file.installs_handlers();
+    let tag = cache::tag(&compiler.digest, interruptible);
+    cache::load_or_compile(engine, tag, &[file.digest()], cache_dir, || {
+        crate::compile::compile(compiler, interruptible, &rewrite(&file.bytes()?)?)
+    })
 }
 
 /// Loads (from the cache) or compiles a WASI application linked with the
 /// shim ([`crate::merge`]).
-pub fn load_wasi(
+fn load_wasi(
     engine: &Engine,
     file: &ModuleFile,
     shim: &Embedded,
+    compiler: &Embedded,
     cache_dir: Option<&std::path::Path>,
 ) -> Result<Module> {
-    cache::load_or_compile(engine, &[file.digest(), &shim.digest], cache_dir, || {
+    let interruptible = file.installs_handlers();
+    let tag = cache::tag(&compiler.digest, interruptible);
+    cache::load_or_compile(engine, tag, &[file.digest(), &shim.digest], cache_dir, || {
         let app = rewrite(&file.bytes()?)?;
-        let shim = rewrite(shim.wasm).context("the WASI shim")?;
-        precompile(engine, &crate::merge::merge(&app, &shim)?)
+        let shim = rewrite(shim.bytes).context("the WASI shim")?;
+        crate::compile::compile(compiler, interruptible, &crate::merge::merge(&app, &shim)?)
     })
-}
-
-/// The compiled (serialized) form of the rewritten `wasm`, for `engine`.
-fn compile(engine: &Engine, wasm: &[u8]) -> Result<Vec<u8>> {
-    precompile(engine, &rewrite(wasm)?)
-}
-
-fn precompile(engine: &Engine, rewritten: &[u8]) -> Result<Vec<u8>> {
-    let compiler = compiler_for(engine)?;
-    with_signals_blocked(|| Ok(compiler.precompile_module(rewritten)?))
 }
 
 /// Runs `f` with every signal blocked, so threads it starts (the
 /// compiler's worker pool) inherit a full mask: signals sent to the process
 /// then reach the guest's thread, never a compiler thread.
-fn with_signals_blocked<T>(f: impl FnOnce() -> T) -> T {
+pub(crate) fn with_signals_blocked<T>(f: impl FnOnce() -> T) -> T {
     // SAFETY: sigset_t is plain data; pthread_sigmask only changes this
     // thread's mask, restored below.
     unsafe {
@@ -174,8 +182,8 @@ pub fn run(opts: RunOptions) -> Result<Outcome> {
     let interface = opts.interface.unwrap_or_else(|| opts.module.interface());
     let cache_dir = opts.cache_dir.as_deref();
     let module = match interface {
-        Interface::Wali => load_file(&engine, &opts.module, cache_dir),
-        Interface::Wasi => load_wasi(&engine, &opts.module, &opts.shim, cache_dir),
+        Interface::Wali => load_file(&engine, &opts.module, &opts.compiler, cache_dir),
+        Interface::Wasi => load_wasi(&engine, &opts.module, &opts.shim, &opts.compiler, cache_dir),
     }
     .with_context(|| format!("cannot load {}", opts.module.path.display()))?;
     crate::limits::activate(opts.limits, opts.gate, opts.carried_limits)?;
