@@ -22,7 +22,7 @@ fn main() {
     );
     embed(&shim_target.join("wasm32-unknown-unknown/release/wasi_shim.wasm"), &out.join("wasi_shim.wasm"));
 
-    for watched in ["compiler", "wali-core/src", "wali-core/Cargo.toml", "Cargo.lock"] {
+    for watched in ["compiler", "wali-core/src", "wali-core/Cargo.toml", "Cargo.toml", "Cargo.lock"] {
         println!("cargo:rerun-if-changed={}", root.join(watched).display());
     }
     // Its own build of the workspace's package: in this build, features

@@ -86,8 +86,7 @@ fn a_wasm_target_missing_from_the_cache_is_compiled_within_the_backstop() {
     let denial = "waligate: policy \"default\" denied execve: read+exec access to /nonexistent/program \
                   is outside the fs grants; a policy fs grant with exec access to /nonexistent would allow it\n";
     assert_eq!(r.stderr, denial);
-    let compiled = std::fs::read_dir(&cache).unwrap().filter_map(Result::ok);
-    assert_eq!(compiled.filter(|e| e.path().extension() == Some("cwasm".as_ref())).count(), 2, "exec and hello");
+    assert_eq!(compiled_entries(&cache), 2, "exec and hello");
 }
 
 /// The new program runs under the policy, grants and audit trail of the

@@ -279,7 +279,7 @@ fn a_module_the_compiler_refuses_is_reported_and_not_cached() {
 }
 
 /// The runtime's build has no compiler in it (a Cargo feature unified into
-/// it would bring Cranelift back, and with it ~6% of every cached start).
+/// it would bring Cranelift back, and with it ~5% of every cached start).
 #[test]
 fn the_runtime_build_links_no_compiler() {
     let out = std::process::Command::new(env!("CARGO"))
@@ -296,10 +296,4 @@ fn the_runtime_build_links_no_compiler() {
         .output()
         .expect("run cargo tree");
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("cranelift-codegen "));
-}
-
-/// The compiled modules in the cache directory `cache`.
-fn compiled_entries(cache: &Path) -> usize {
-    let entries = std::fs::read_dir(cache).unwrap().filter_map(Result::ok);
-    entries.filter(|e| e.path().extension() == Some("cwasm".as_ref())).count()
 }

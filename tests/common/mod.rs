@@ -110,3 +110,9 @@ pub fn wasi_guest_dir() -> &'static Path {
 pub fn wasi_guest(name: &str) -> PathBuf {
     wasi_guest_dir().join(format!("{name}.wasm"))
 }
+
+/// The compiled modules in the module cache directory `cache`.
+pub fn compiled_entries(cache: &Path) -> usize {
+    let entries = std::fs::read_dir(cache).unwrap().filter_map(Result::ok);
+    entries.filter(|e| e.path().extension() == Some("cwasm".as_ref())).count()
+}

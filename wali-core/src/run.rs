@@ -160,9 +160,9 @@ fn load_wasi(
     })
 }
 
-/// Runs `f` with every signal blocked, so threads it starts (the
-/// compiler's worker pool) inherit a full mask: signals sent to the process
-/// then reach the guest's thread, never a compiler thread.
+/// Runs `f` with every signal blocked, so threads it starts (the limits'
+/// watchdog, an in-process compiler's worker pool) inherit a full mask:
+/// signals sent to the process then reach the guest's threads only.
 pub(crate) fn with_signals_blocked<T>(f: impl FnOnce() -> T) -> T {
     // SAFETY: sigset_t is plain data; pthread_sigmask only changes this
     // thread's mask, restored below.
