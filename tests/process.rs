@@ -70,10 +70,10 @@ fn identity_time_limits_and_signals() {
         uname_field(&uts.sysname),
         uname_field(&uts.release),
         uname_field(&uts.machine),
-        // The guest's descriptor range, below the host's 64 reserved ones,
-        // is both its soft and its hard limit.
-        nofile.rlim_cur.min(nofile.rlim_max - 64),
-        nofile.rlim_cur.min(nofile.rlim_max - 64),
+        // The guest's descriptor range, below the host's 64 reserved ones
+        // and at most fdspace's default, is both its soft and hard limit.
+        nofile.rlim_cur.min(nofile.rlim_max - 64).min(4096),
+        nofile.rlim_cur.min(nofile.rlim_max - 64).min(4096),
         ppid = std::process::id(),
         pgid = ids[4],
         sid = ids[5],

@@ -41,13 +41,22 @@ fn set_nofile(soft: u64, hard: u64) -> std::io::Result<()> {
     Ok(())
 }
 
+/// The largest range a guest gets without asking (`open_files`). The
+/// host's descriptors sit just above the range, and the kernel sizes the
+/// process's descriptor table to hold them (natively a table grows only as
+/// descriptors are opened): every start grows it and every fork copies it.
+/// With the 20 000 inherited here a fork took 68 µs more than with 1024;
+/// containers often allow 1 048 576, an 8 MiB table to clear at every
+/// start and copy at every fork.
+pub const DEFAULT_RANGE: u64 = 4096;
+
 /// Lifts the soft descriptor limit to the hard one so host descriptors can
-/// be placed high. Returns the soft limit the process started with (the
-/// guest's default range).
+/// be placed high. Returns the guest's default range: the soft limit the
+/// process started with, at most [`DEFAULT_RANGE`].
 pub fn prepare() -> u64 {
     let rl = nofile();
     let _ = set_nofile(rl.rlim_max, rl.rlim_max);
-    rl.rlim_cur
+    rl.rlim_cur.min(DEFAULT_RANGE)
 }
 
 /// Fixes the guest's range to `0..wanted`, less if the hard limit leaves no
