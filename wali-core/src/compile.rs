@@ -28,18 +28,21 @@ pub fn compile(program: &Embedded, interruptible: bool, rewritten: &[u8]) -> Res
     let input = memfd(c"waligate-module", rewritten, false).context("cannot stage the module for the compiler")?;
     // The child execs its own copy of the descriptor (close-on-exec closes
     // it only once the program is loaded).
-    let out = Command::new(format!("/proc/self/fd/{}", exe.as_raw_fd()))
+    let path = format!("/proc/self/fd/{}", exe.as_raw_fd());
+    let out = Command::new(&path)
         .arg0("waligate-compile")
         .args(interruptible.then_some(INTERRUPTIBLE))
         .stdin(Stdio::from(input))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .output()
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::PermissionDenied => anyhow::anyhow!(
-                "cannot start the compiler: {e} (the kernel's vm.memfd_noexec setting may forbid running it from memory)"
-            ),
-            _ => anyhow::anyhow!("cannot start the compiler: {e}"),
+        .map_err(|e| {
+            let hint = match e.kind() {
+                std::io::ErrorKind::PermissionDenied => " (the kernel's vm.memfd_noexec may forbid running a memfd)",
+                std::io::ErrorKind::NotFound => " (is /proc mounted?)",
+                _ => "",
+            };
+            anyhow::anyhow!("cannot start the compiler from {path}: {e}{hint}")
         })?;
     if out.status.success() {
         return Ok(out.stdout);
