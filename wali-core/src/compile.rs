@@ -1,8 +1,8 @@
 //! Compiling a module, in a process of its own.
 //!
 //! The runtime carries no compiler. Cranelift would double the binary, and
-//! the loader relocates every start's data pages by the binary's size: the
-//! compiler's tables cost a cached start ~6% for work it never does. The
+//! the dynamic loader copies and relocates its data pages at every start:
+//! ~5% of a cached start, for work such a start never does. The
 //! embedder embeds the compiler program instead (the `waligate-compile`
 //! package, [`main`] here), which runs only for a module missing from the
 //! cache: it reads the rewritten module on stdin and answers with the
