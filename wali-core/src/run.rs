@@ -135,11 +135,7 @@ fn load_file(
     compiler: &Embedded,
     cache_dir: Option<&std::path::Path>,
 ) -> Result<Module> {
-    let interruptible = file.installs_handlers();
-    let tag = cache::tag(&compiler.digest, interruptible);
-    cache::load_or_compile(engine, tag, &[file.digest()], cache_dir, || {
-        crate::compile::compile(compiler, interruptible, &rewrite(&file.bytes()?)?)
-    })
+    load_cached(engine, file, compiler, cache_dir, &[file.digest()], || rewrite(&file.bytes()?))
 }
 
 /// Loads (from the cache) or compiles a WASI application linked with the
@@ -151,12 +147,28 @@ fn load_wasi(
     compiler: &Embedded,
     cache_dir: Option<&std::path::Path>,
 ) -> Result<Module> {
-    let interruptible = file.installs_handlers();
-    let tag = cache::tag(&compiler.digest, interruptible);
-    cache::load_or_compile(engine, tag, &[file.digest(), &shim.digest], cache_dir, || {
+    load_cached(engine, file, compiler, cache_dir, &[file.digest(), &shim.digest], || {
         let app = rewrite(&file.bytes()?)?;
         let shim = rewrite(shim.bytes).context("the WASI shim")?;
-        crate::compile::compile(compiler, interruptible, &crate::merge::merge(&app, &shim)?)
+        crate::merge::merge(&app, &shim)
+    })
+}
+
+/// The module built from the modules whose digests are `sources`, from the
+/// cache or compiled by the `compiler` program from what `rewritten` makes,
+/// for the engine `file` needs.
+fn load_cached(
+    engine: &Engine,
+    file: &ModuleFile,
+    compiler: &Embedded,
+    cache_dir: Option<&std::path::Path>,
+    sources: &[&[u8; 32]],
+    rewritten: impl FnOnce() -> Result<Vec<u8>>,
+) -> Result<Module> {
+    let interruptible = file.installs_handlers();
+    let tag = cache::tag(&compiler.digest, interruptible);
+    cache::load_or_compile(engine, tag, sources, cache_dir, || {
+        crate::compile::compile(compiler, interruptible, &rewritten()?)
     })
 }
 
